@@ -1,0 +1,39 @@
+# dpgan_nb — the README's commands. Everything runs inside .venv, created on first use.
+SHELL := /bin/bash
+PY    ?= python3
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test export clean docs docs-check studies help
+
+help:
+	@echo "make demo   - set up .venv if missing, then train the demo DP-GAN on the embedded mnist-5k"
+	@echo "make test   - set up .venv if missing, export + check the package, nbdev_test, pytest tests/"
+	@echo "make docs   - executed notebooks -> offline HTML site in _site/ (nbdev_docs if Quarto exists)"
+
+# (Re)install when the dependency pins change. torch/torchvision are pinned in settings.ini.
+$(STAMP): settings.ini setup.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dpgan demo
+
+test: $(STAMP)
+	$(BIN)/nbdev_export
+	@git diff --quiet -- dpgan_nb || { echo "The package is out of step with nbs/: run nbdev_export and commit dpgan_nb/"; git diff --stat -- dpgan_nb; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard dpgan_nb)" || { echo "Untracked exported modules:"; git ls-files --others --exclude-standard dpgan_nb; exit 1; }
+	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/pytest -q tests/
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+
+clean: $(STAMP)
+	$(BIN)/nbdev_clean
+
+docs: $(STAMP)
+	$(BIN)/python tools/build_docs.py
+	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; else echo "(Quarto not found: built the offline site only; nbdev_docs needs Quarto)"; fi
