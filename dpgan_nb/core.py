@@ -59,11 +59,11 @@ class Config:
     job: ClassVar[str] = 'job'
 
     @classmethod
-    def preset(cls, name:str, **overrides):
-        "The preset `name`, with `overrides` applied."
-        if name not in cls.presets:
-            raise ValueError(f"unknown preset {name!r} for {cls.__name__}; known: {', '.join(cls.presets) or 'none'}")
-        return cls(**{**cls.presets[name], **overrides})
+    def preset(cls, preset:str, /, **overrides):
+        "The preset named `preset`, with `overrides` applied."
+        if preset not in cls.presets:
+            raise ValueError(f"unknown preset {preset!r} for {cls.__name__}; known: {', '.join(cls.presets) or 'none'}")
+        return cls(**{**cls.presets[preset], **overrides})
 
     def replace(self, **changes): return dataclasses.replace(self, **changes)
     def to_dict(self)->dict: return asdict(self)

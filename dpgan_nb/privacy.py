@@ -77,8 +77,10 @@ def noise_for(target_epsilon:float, # ε to reach after `steps`
               epsilon_tolerance:float=0.01)->float:
     "The noise multiplier σ for which `steps` steps at rate q spend `target_epsilon` (within tolerance, never more)."
     if target_epsilon <= 0: raise ValueError(f"target_epsilon must be > 0, got {target_epsilon}")
-    return float(get_noise_multiplier(target_epsilon=target_epsilon, target_delta=delta, sample_rate=sample_rate,
-                                      steps=int(steps), accountant=_check_accountant(accountant), epsilon_tolerance=epsilon_tolerance))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # RDP's "optimal order is the largest alpha": the bound stays valid (conservative)
+        return float(get_noise_multiplier(target_epsilon=target_epsilon, target_delta=delta, sample_rate=sample_rate,
+                                          steps=int(steps), accountant=_check_accountant(accountant), epsilon_tolerance=epsilon_tolerance))
 
 # %% ../nbs/03_privacy.ipynb #1150aac8
 DP_MODES = ('none', 'gc', 'is', 'wc')
@@ -216,6 +218,11 @@ class PrivateDiscriminator:
              fake_loss_fn:Callable|None=None, # module -> mean loss on a fake batch (post-processing)
             )->dict:
         "One discriminator update; returns the losses."
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*[Ff]ull backward hook.*')
+            return self._step(real_loss_fn, fake_loss_fn)
+
+    def _step(self, real_loss_fn, fake_loss_fn):
         fake = self._fake_grads(fake_loss_fn)
         self.optimizer.zero_grad(set_to_none=True)
         if self.mode == 'is': loss_r, stepped = self._is_step(real_loss_fn)
