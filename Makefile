@@ -5,12 +5,14 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test export clean docs docs-check studies help
+.PHONY: demo test export clean readme docs docs-check studies help
 
 help:
 	@echo "make demo   - set up .venv if missing, then train the demo DP-GAN on the embedded mnist-5k"
 	@echo "make test   - set up .venv if missing, export + check the package, nbdev_test, pytest tests/"
+	@echo "make readme - README.md from nbs/index.ipynb (tools/make_readme.py; no Quarto needed)"
 	@echo "make docs   - executed notebooks -> offline HTML site in _site/ (nbdev_docs if Quarto exists)"
+	@echo "make docs-check - make docs, then open every page in headless Chromium (screenshots in _site/_screenshots/)"
 
 # (Re)install when the dependency pins change. torch/torchvision are pinned in settings.ini.
 $(STAMP): settings.ini setup.py
@@ -34,6 +36,12 @@ export: $(STAMP)
 clean: $(STAMP)
 	$(BIN)/nbdev_clean
 
-docs: $(STAMP)
+readme: $(STAMP)
+	$(BIN)/python tools/make_readme.py
+
+docs: readme $(STAMP)
 	$(BIN)/python tools/build_docs.py
 	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; else echo "(Quarto not found: built the offline site only; nbdev_docs needs Quarto)"; fi
+
+docs-check: docs
+	$(BIN)/python tools/check_docs.py

@@ -187,6 +187,7 @@ class PrivateDiscriminator:
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
         self.weight_clip, self.is_per_parameter, self.noise_generator = weight_clip, is_per_parameter, noise_generator
         self.last_sensitivity, self._is_batch, self._batch_len = None, None, None
+        self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
 
     def batch(self, step:int):
         "The private batch of step `step` (and, in mode 'is', remember it for the mechanism); reseeds the noise."
@@ -235,6 +236,7 @@ class PrivateDiscriminator:
                 for p, g in zip(self.params, fake[1]): p.grad = g.clone() if p.grad is None else p.grad + g
             opt = getattr(self.optimizer, 'original_optimizer', self.optimizer); opt.step()
             if self.mode == 'wc': clip_weights_(self.module, self.weight_clip)
+        self.n_steps += 1
         return {'loss_d_real': float(loss_r.detach()), **({'loss_d_fake': float(fake[0])} if fake else {})}
 
     def _empty_step(self):
@@ -253,14 +255,10 @@ class PrivateDiscriminator:
 
     def report(self, delta:float)->PrivacyReport:
         "The privacy spent so far, from this discriminator's accountant."
-        if self.mode == 'none': return privacy_report('none', 0., self.sample_rate, 0, delta)
+        if self.mode == 'none': return privacy_report('none', 0., self.sample_rate, self.n_steps, delta)
         h = self.accountant.history
         if len({(a, b) for a, b, _ in h}) > 1: raise RuntimeError(f"accountant history mixes noise levels/rates: {h}")
         return privacy_report(self.mode, self.noise_multiplier, self.sample_rate, self.steps, delta, self.accountant_name, self.max_grad_norm)
-
-    def state_dict(self)->dict: return {'accountant': self.accountant.state_dict() if self.accountant else None}
-    def load_state_dict(self, sd:dict):
-        if self.accountant is not None and sd.get('accountant'): self.accountant.load_state_dict(sd['accountant'])
 
 # %% ../nbs/03_privacy.ipynb #febbaa1b
 def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrapped)

@@ -44,11 +44,12 @@ class TrainConfig(Config):
     g_activation:str|None = None      # None: the family's default
     d_activation:str|None = None
     d_norm:str|None = None            # 'group', 'layer' or 'none'
-    conditional:bool = False
+    conditional:bool = True           # label-conditioned G and D (with `cond`)
     cond:str = 'cgan'                 # with conditional: 'cgan', 'acgan' or 'wcgan'
     loss:str = 'bce'                  # 'bce', 'wgan', 'wgan-gp' (not under DP) or 'hinge'
     gp_weight:float = 10.0
     label_smoothing:float = 0.0       # one-sided: real targets 1 - s (bce)
+    ms_weight:float = 0.0             # mode-seeking term on the generator (Mao et al. 2019); post-processing
     # privacy
     dp_mode:str = 'gc'                # 'none', 'gc', 'is', 'wc' (aliases: train, diff_privacy)
     target_epsilon:float|None = 10.0
@@ -61,21 +62,21 @@ class TrainConfig(Config):
     is_per_parameter:bool = False     # is mode
     secure_rng:bool = False
     # optimisation
-    epochs:float = 10.0
-    batch_size:int = 64
+    epochs:float = 40.0
+    batch_size:int = 512
     n_critic:int = 1                  # discriminator (private) steps per generator step
     n_gen:int = 1                     # generator steps per round (post-processing: free of privacy cost)
-    lr_g:float = 2e-4
-    lr_d:float = 2e-4
-    beta1:float = 0.5
+    lr_g:float = 1e-3
+    lr_d:float = 1e-3
+    beta1:float = 0.0
     beta2:float = 0.999
     # run
     seed:int = 0
     g_device:str = 'auto'
     d_device:str|None = None
     log_every:int = 10
-    sample_every:int = 100
-    checkpoint_every:int = 100
+    sample_every:int = 50             # private steps between sample grids
+    checkpoint_every:int = 50         # private steps between checkpoints
     runs_root:str = 'runs'
     name:str|None = None              # explicit run folder name
 
@@ -84,8 +85,9 @@ class TrainConfig(Config):
     presets: ClassVar = {
         'demo': dict(),
         'nodp': dict(dp_mode='none', target_epsilon=None),
-        'tiny': dict(arch='mlp', latent_dim=8, max_samples=256, epochs=1.0, batch_size=32, log_every=1,
-                     sample_every=4, checkpoint_every=4),
+        'tiny': dict(arch='mlp', conditional=False, latent_dim=8, max_samples=256, epochs=1.0, batch_size=32, log_every=1,
+                     sample_every=4, checkpoint_every=4, lr_g=2e-4, lr_d=2e-4, beta1=0.5),
+        'opacus-example': dict(conditional=False, batch_size=64, epochs=10.0, lr_g=2e-4, lr_d=2e-4, beta1=0.5, latent_dim=100, ngf=64, ndf=64),
         'fashion': dict(dataset='fashion-mnist', epochs=20.0, batch_size=256, test_fraction=0.2),
     }
 
@@ -232,9 +234,16 @@ class Trainer:
         "One generator step: the loss of the discriminator's verdict on fakes (post-processing)."
         c = self.cfg
         z, yf = self.fake_inputs(c.batch_size, self.step, 2 + k)
+        if c.ms_weight > 0:  # pairs (z1, z2) with the same labels, for the mode-seeking term
+            h = len(z) // 2; z = torch.cat([z[:h], z[h:2 * h]]); yf = None if yf is None else torch.cat([yf[:h], yf[:h]])
         self.opt_g.zero_grad(set_to_none=True)
         with self.priv.hooks_off():
-            l = g_loss(self.priv.module(self.G(z, yf).to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
+            fake = self.G(z, yf)
+            l = g_loss(self.priv.module(fake.to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
+            if c.ms_weight > 0:
+                f1, f2 = fake[:h], fake[h:]
+                lz = (f1 - f2).abs().mean() / (z[:h] - z[h:]).abs().mean()
+                l = l + c.ms_weight / (lz.to(l.device) + 1e-5)
             grads = torch.autograd.grad(l, list(self.G.parameters()))
         for p, g in zip(self.G.parameters(), grads): p.grad = g
         self.opt_g.step()
@@ -291,7 +300,7 @@ def save_checkpoint(tr:Trainer, path:str|Path)->Path:
              'opt_d': getattr(po, 'original_optimizer', po).state_dict(),
              'accountant_history': [list(h) for h in (tr.priv.accountant.history if tr.priv.accountant else [])],
              'max_grad_norm': float(getattr(po, 'max_grad_norm', 0.) or 0.),
-             'step': tr.step, 'round': tr.round, 'torch_rng': torch.get_rng_state(), 'np_rng': _np_state(),
+             'step': tr.step, 'round': tr.round, 'n_steps': tr.priv.n_steps, 'torch_rng': torch.get_rng_state(), 'np_rng': _np_state(),
              'config': json.dumps(tr.cfg.to_dict())}
     tmp = path.with_suffix('.tmp'); torch.save(state, tmp); os.replace(tmp, path)
     return path
@@ -308,7 +317,7 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     po = tr.priv.optimizer; getattr(po, 'original_optimizer', po).load_state_dict(s['opt_d'])
     if tr.priv.accountant is not None: tr.priv.accountant.history = [tuple(h[:2]) + (int(h[2]),) for h in s['accountant_history']]
     if s['max_grad_norm'] and hasattr(po, 'max_grad_norm'): po.max_grad_norm = s['max_grad_norm']
-    tr.step, tr.round = s['step'], s['round']
+    tr.step, tr.round, tr.priv.n_steps = s['step'], s['round'], s['n_steps']
     torch.set_rng_state(s['torch_rng']); n = s['np_rng']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
     return tr
 
