@@ -65,12 +65,16 @@ def train_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     return p
 
 def cmd_train(ns)->int:
+    rank, world = init_distributed()
     cfg = config_from_args(TrainConfig, ns, ns.preset)
     if cfg.dp_mode != 'none' and getattr(ns, 'noise_multiplier', None) is not None and not hasattr(ns, 'target_epsilon'):
         cfg = cfg.replace(target_epsilon=None)  # --sigma alone: ε follows from σ
     tr = train(cfg, resume=not ns.no_resume, max_steps=ns.max_steps)
     rep = tr.report()
-    if ns.json: print(json.dumps({'run_dir': str(tr.run_dir), **rep.to_dict(), 'stop_reason': tr.stop_reason}))
+    if world > 1:  # every rank reports, so agreement across ranks can be checked
+        sums = {k: float(sum(p.detach().double().abs().sum() for p in m.parameters())) for k, m in (('g_checksum', tr.G), ('d_checksum', tr.D))}
+        print(json.dumps({'rank': rank, 'world_size': world, 'run_dir': str(tr.run_dir), **rep.to_dict(), **sums}), flush=True)
+    elif ns.json: print(json.dumps({'run_dir': str(tr.run_dir), **rep.to_dict(), 'stop_reason': tr.stop_reason}))
     else:
         print(f"run folder: {tr.run_dir}")
         print(f"privacy:    {rep}")
@@ -135,3 +139,5 @@ def main(argv:list[str]|None=None)->int:
     except (ValueError, FileNotFoundError) as e:
         print(f"dpgan {ns.cmd}: error: {e}", file=sys.stderr); return 2
     return 1
+
+if __name__ == '__main__' and 'IPython' not in sys.modules: sys.exit(main())  # `python -m dpgan_nb.cli` and `torchrun -m dpgan_nb.cli`

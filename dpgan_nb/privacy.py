@@ -162,12 +162,15 @@ def clip_weights_(model:nn.Module, weight_clip:float)->nn.Module:
 
 # %% ../nbs/03_privacy.ipynb #7c5dc7eb
 class PoissonSampler:
-    "Poisson subsampling of a data set with rate q, reproducible per step: batch t depends only on (seed, t)."
-    def __init__(self, dataset, sample_rate:float, seed:int=0):
+    "Poisson subsampling with rate q, reproducible per step; under torchrun each rank takes its share of the same global sample."
+    def __init__(self, dataset, sample_rate:float, seed:int=0, rank:int=0, world_size:int=1):
         self.dataset, self.sample_rate, self.seed, self.n = dataset, sample_rate, seed, len(dataset)
+        self.rank, self.world_size = rank, world_size
     def indices(self, step:int)->torch.Tensor:
+        "This rank's indices of the global Poisson sample of step `step` (each index in with probability q)."
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        return torch.nonzero(torch.rand(self.n, generator=g) < self.sample_rate).flatten()
+        idx = torch.nonzero(torch.rand(self.n, generator=g) < self.sample_rate).flatten()
+        return idx if self.world_size == 1 else idx[idx % self.world_size == self.rank]
     def batch(self, step:int):
         "The (x, y) batch of private step `step`; its size is Binomial(N, q), possibly 0."
         idx = self.indices(step); ds = self.dataset
@@ -181,11 +184,13 @@ class PoissonSampler:
 class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
-                 noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None):
+                 noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None,
+                 distributed=False):
         self.module, self.optimizer, self.sampler, self.mode = module, optimizer, sampler, mode
         self.accountant, self.accountant_name = accountant, accountant_name
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
         self.weight_clip, self.is_per_parameter, self.noise_generator = weight_clip, is_per_parameter, noise_generator
+        self.distributed = distributed
         self.last_sensitivity, self._is_batch, self._batch_len = None, None, None
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
 
@@ -234,17 +239,28 @@ class PrivateDiscriminator:
         if stepped:
             if fake is not None:
                 for p, g in zip(self.params, fake[1]): p.grad = g.clone() if p.grad is None else p.grad + g
+            if self.distributed: self._reduce()
             opt = getattr(self.optimizer, 'original_optimizer', self.optimizer); opt.step()
             if self.mode == 'wc': clip_weights_(self.module, self.weight_clip)
         self.n_steps += 1
         return {'loss_d_real': float(loss_r.detach()), **({'loss_d_fake': float(fake[0])} if fake else {})}
 
+    def _reduce(self):
+        "torchrun: average the (already noised) gradients over ranks, so every rank takes the same step."
+        if hasattr(self.optimizer, 'reduce_gradients'): return self.optimizer.reduce_gradients()
+        import torch.distributed as dist
+        for p in self.params:
+            if p.grad is None: p.grad = torch.zeros_like(p)
+            dist.all_reduce(p.grad); p.grad /= dist.get_world_size()
+
     def _empty_step(self):
         "An empty Poisson batch: the update is noise alone, and the step is counted."
         from opacus.optimizers.optimizer import _generate_noise
         o = self.optimizer
+        noisy = getattr(o, 'rank', 0) == 0  # under torchrun only rank 0 adds noise, as Opacus does
         for p in self.params:
-            p.grad = _generate_noise(o.noise_multiplier * o.max_grad_norm, p, o.generator, o.secure_mode) / o.expected_batch_size
+            p.grad = (_generate_noise(o.noise_multiplier * o.max_grad_norm, p, o.generator, o.secure_mode) if noisy
+                      else torch.zeros_like(p)) / o.expected_batch_size
         self.accountant.step(noise_multiplier=o.noise_multiplier, sample_rate=self.sample_rate)
         return torch.tensor(0.), True
 
@@ -317,12 +333,17 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  input_norm:float|None=None, # bound on an input's L2 norm (wc; default: sqrt(numel), inputs in [-1, 1])
                  is_per_parameter:bool=False, # per-parameter immediate sensitivity (is)
                  secure_rng:bool=False, # cryptographically secure noise (slower; not reproducible)
+                 distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
     from opacus.optimizers import get_optimizer_class
+    import torch.distributed as dist
     mode = canonical_mode(mode); _check_accountant(accountant)
-    sampler = PoissonSampler(dataset, sample_rate(len(dataset), batch_size), seed)
-    if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none')
+    if distributed is None: distributed = dist.is_available() and dist.is_initialized()
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    if distributed and mode == 'is': raise ValueError("dp_mode='is' does not run under torchrun; use 'gc' or 'wc'")
+    sampler = PoissonSampler(dataset, sample_rate(len(dataset), batch_size), seed, rank, world)
+    if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', distributed=distributed)
     errs = ModuleValidator.validate(module, strict=False)
     if errs: raise ValueError(f"the discriminator is not DP-compatible: {'; '.join(map(str, errs))} (replace BatchNorm by GroupNorm/LayerNorm)")
     if noise_multiplier is None or noise_multiplier <= 0: raise ValueError(f"noise_multiplier must be > 0 under DP, got {noise_multiplier}")
@@ -341,12 +362,17 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     if clip_mode == 'adaptive':
         extra = dict(target_unclipped_quantile=0.5, clipbound_learning_rate=0.2, max_clipbound=100 * max_grad_norm,
                      min_clipbound=max_grad_norm / 100, unclipped_num_std=batch_size / 20)
+    if distributed and clip_mode == 'adaptive': raise ValueError("clip_mode='adaptive' does not run under torchrun (Opacus has no distributed AdaClip)")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*(Secure RNG|full_backward_hook).*')
+        if distributed:
+            from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
+            module = DPDDP(module)  # broadcasts rank 0's weights
         gsm = GradSampleModule(module, loss_reduction='mean')
-        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=False, grad_sample_mode='hooks')
-        dopt = opt_cls(optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, expected_batch_size=batch_size,
+        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed, grad_sample_mode='hooks')
+        # Opacus's distributed optimizer: each rank clips its share, rank 0 adds the noise, gradients are summed
+        dopt = opt_cls(optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, expected_batch_size=batch_size / world,
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
     dopt.attach_step_hook(acc.get_optimizer_hook_fn(sample_rate=sampler.sample_rate))
     return PrivateDiscriminator(gsm, dopt, sampler, mode, acc, accountant, dopt.noise_multiplier, max_grad_norm,
-                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen)
+                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, distributed=distributed)

@@ -21,9 +21,9 @@ from .privacy import *
 
 # %% auto #0
 __all__ = ['LOSSES', 'TrainConfig', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss', 'g_loss',
-           'gradient_penalty', 'Callback', 'StopTraining', 'Trainer', 'save_checkpoint', 'load_checkpoint',
-           'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback', 'CheckpointCallback',
-           'default_callbacks', 'train']
+           'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer',
+           'save_checkpoint', 'load_checkpoint', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
+           'CheckpointCallback', 'default_callbacks', 'train']
 
 # %% ../nbs/04_train.ipynb #7c9bf466
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -175,14 +175,30 @@ class Callback:
 
 class StopTraining(Exception): "Raised by a callback to end training cleanly."
 
-# %% ../nbs/04_train.ipynb #bdd32e60
+# %% ../nbs/04_train.ipynb #31624707
+def dist_info()->tuple[int, int]:
+    "(rank, world size) of this process; (0, 1) outside torchrun."
+    import torch.distributed as dist
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+
+def init_distributed()->tuple[int, int]:
+    "Join the process group when started by torchrun (WORLD_SIZE > 1): nccl on GPUs, gloo on CPUs."
+    import torch.distributed as dist
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not dist.is_initialized():
+        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+    return dist_info()
+
+# %% ../nbs/04_train.ipynb #7ad38b48
 class Trainer:
     "A GAN whose discriminator learns through the privacy seam; see `train`."
     def __init__(self, cfg:TrainConfig, data:ImageDataset|None=None, run_dir:str|Path|None=None, callbacks:Sequence[Callback]=()):
         self.cfg, self.run_dir = cfg, Path(run_dir) if run_dir else None
+        self.rank, self.world_size = dist_info()
         seed_everything(cfg.seed)
         self.data = data if data is not None else private_data(cfg)[0]
-        self.g_dev, self.d_dev = gan_devices(cfg.g_device, cfg.d_device)
+        if self.world_size > 1 and cfg.g_device == 'auto' and torch.cuda.is_available():
+            self.g_dev = self.d_dev = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', self.rank))}")
+        else: self.g_dev, self.d_dev = gan_devices(cfg.g_device, cfg.d_device)
         self.n_classes = self.data.num_classes
         cond = cfg.cond if cfg.conditional else 'none'
         self.G, D = build_gan(cfg.arch, self.data.image_shape, cfg.latent_dim, cfg.g_activation, cfg.d_activation,
@@ -199,11 +215,13 @@ class Trainer:
 
     @property
     def D(self)->nn.Module:
-        "The discriminator itself (unwrapped from Opacus's `GradSampleModule`)."
+        "The discriminator itself (unwrapped from Opacus's `GradSampleModule` and, under torchrun, `DPDDP`)."
         m = self.priv.module
-        return getattr(m, '_module', m)
+        m = getattr(m, '_module', m)
+        return getattr(m, 'module', m)
 
-    def _rng(self, t:int, salt:int)->torch.Generator: return torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + t * 7 + salt + 10**9)
+    def _rng(self, t:int, salt:int)->torch.Generator:
+        return torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + t * 7 + salt + 10**9 + 7919 * self.rank)
 
     def fake_inputs(self, n:int, t:int, salt:int=0):
         "Latent codes (and labels) for a fake batch of step t."
@@ -246,6 +264,9 @@ class Trainer:
                 l = l + c.ms_weight / (lz.to(l.device) + 1e-5)
             grads = torch.autograd.grad(l, list(self.G.parameters()))
         for p, g in zip(self.G.parameters(), grads): p.grad = g
+        if self.world_size > 1:  # torchrun: every rank takes the averaged generator step
+            import torch.distributed as dist
+            for p in self.G.parameters(): dist.all_reduce(p.grad); p.grad /= self.world_size
         self.opt_g.step()
         return float(l.detach())
 
@@ -289,7 +310,7 @@ class Trainer:
         try: return self.G(z, None if y is None else torch.as_tensor(y).to(self.g_dev)).cpu()
         finally: self.G.train(was)
 
-# %% ../nbs/04_train.ipynb #7ad38b48
+# %% ../nbs/04_train.ipynb #f476ac22
 def _np_state(): s = np.random.get_state(); return [s[0], torch.from_numpy(s[1].astype(np.int64)), *s[2:]]
 
 def save_checkpoint(tr:Trainer, path:str|Path)->Path:
@@ -326,7 +347,7 @@ def save_generator(tr:Trainer, path:str|Path)->Path:
     from safetensors.torch import save_file
     save_file({k: v.detach().cpu().contiguous() for k, v in tr.G.state_dict().items()}, str(path)); return Path(path)
 
-# %% ../nbs/04_train.ipynb #f476ac22
+# %% ../nbs/04_train.ipynb #7c546e62
 class LogCallback(Callback):
     "Rows of losses and running ε to `log.csv` / `events.jsonl` every `every` rounds."
     def __init__(self, every:int=10): self.every = every
@@ -378,7 +399,7 @@ class CheckpointCallback(Callback):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
 
-# %% ../nbs/04_train.ipynb #7c546e62
+# %% ../nbs/04_train.ipynb #f99bc6b2
 def default_callbacks(cfg:TrainConfig, progress_bar:bool|None=None)->list[Callback]:
     return [LogCallback(cfg.log_every), ProgressCallback(None if progress_bar is None else not progress_bar),
             SampleCallback(cfg.sample_every), CheckpointCallback(cfg.checkpoint_every)]
@@ -390,8 +411,12 @@ def train(cfg:TrainConfig, # what to train
           progress_bar:bool|None=None, # None: on unless DPGAN_NO_PROGRESS=1
          )->Trainer:
     "Train a (DP) GAN as `cfg` says; returns the trainer, whose `run_dir` holds the results."
-    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)
-    cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks)
+    rank, world = dist_info()
+    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name) if rank == 0 else Path(cfg.runs_root)/(cfg.name or run_name(cfg))
+    if world > 1:
+        import torch.distributed as dist
+        dist.barrier()  # rank 0 has made the folder
+    cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
     if max_steps is not None: cbs.append(_StopAt(max_steps))
     tr = Trainer(cfg, run_dir=run_dir, callbacks=cbs)
     ck = run_dir/'checkpoints'/'last.pt'
