@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #ba8887cc
 from __future__ import annotations
-import json, math, os, time
+import copy, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -50,6 +50,7 @@ class TrainConfig(Config):
     gp_weight:float = 10.0
     label_smoothing:float = 0.0       # one-sided: real targets 1 - s (bce)
     ms_weight:float = 0.0             # mode-seeking term on the generator (Mao et al. 2019); post-processing
+    g_ema:float = 0.99                # decay of an exponential moving average of G's weights used for sampling (0: off)
     # privacy
     dp_mode:str = 'gc'                # 'none', 'gc', 'is', 'wc' (aliases: train, diff_privacy)
     target_epsilon:float|None = 10.0
@@ -85,9 +86,9 @@ class TrainConfig(Config):
     presets: ClassVar = {
         'demo': dict(),
         'nodp': dict(dp_mode='none', target_epsilon=None),
-        'tiny': dict(arch='mlp', conditional=False, latent_dim=8, max_samples=256, epochs=1.0, batch_size=32, log_every=1,
+        'tiny': dict(arch='mlp', conditional=False, g_ema=0.9, latent_dim=8, max_samples=256, epochs=1.0, batch_size=32, log_every=1,
                      sample_every=4, checkpoint_every=4, lr_g=2e-4, lr_d=2e-4, beta1=0.5),
-        'opacus-example': dict(conditional=False, batch_size=64, epochs=10.0, lr_g=2e-4, lr_d=2e-4, beta1=0.5, latent_dim=100, ngf=64, ndf=64),
+        'opacus-example': dict(conditional=False, g_ema=0.0, batch_size=64, epochs=10.0, lr_g=2e-4, lr_d=2e-4, beta1=0.5, latent_dim=100, ngf=64, ndf=64),
         'fashion': dict(dataset='fashion-mnist', epochs=20.0, batch_size=256, test_fraction=0.2),
     }
 
@@ -205,6 +206,7 @@ class Trainer:
                               self.n_classes if cond != 'none' else 0, cond, cfg.ngf, cfg.ndf, cfg.d_norm)
         self.G.to(self.g_dev); D.to(self.d_dev)
         self.budget = resolve_budget(cfg, len(self.data))
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.g_ema > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier or 1.,
@@ -268,7 +270,20 @@ class Trainer:
             import torch.distributed as dist
             for p in self.G.parameters(): dist.all_reduce(p.grad); p.grad /= self.world_size
         self.opt_g.step()
+        if self.G_ema is not None: self._update_ema()
         return float(l.detach())
+
+    @torch.no_grad()
+    def _update_ema(self):
+        "G_ema ← d·G_ema + (1-d)·G, with d warmed up as min(g_ema, (1+r)/(10+r)) over rounds r (post-processing of G)."
+        d = min(self.cfg.g_ema, (1 + self.round) / (10 + self.round))
+        for pe, p in zip(self.G_ema.parameters(), self.G.parameters()): pe.lerp_(p, 1 - d)
+        for be, b in zip(self.G_ema.buffers(), self.G.buffers()): be.copy_(b)
+
+    @property
+    def G_sample(self)->nn.Module:
+        "The generator used for samples and saved for release: the moving average if `g_ema` > 0."
+        return self.G_ema if self.G_ema is not None else self.G
 
     def fit(self)->Trainer:
         "Train until T private steps are done, the budget cap is reached, or a callback stops."
@@ -306,9 +321,9 @@ class Trainer:
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.cfg.latent_dim, generator=g).to(self.g_dev)
         if self.G.cond != 'none' and y is None: y = torch.arange(n) % self.n_classes
-        was = self.G.training; self.G.eval()
-        try: return self.G(z, None if y is None else torch.as_tensor(y).to(self.g_dev)).cpu()
-        finally: self.G.train(was)
+        G = self.G_sample; was = G.training; G.eval()
+        try: return G(z, None if y is None else torch.as_tensor(y).to(self.g_dev)).cpu()
+        finally: G.train(was)
 
 # %% ../nbs/04_train.ipynb #f476ac22
 def _np_state(): s = np.random.get_state(); return [s[0], torch.from_numpy(s[1].astype(np.int64)), *s[2:]]
@@ -317,7 +332,7 @@ def save_checkpoint(tr:Trainer, path:str|Path)->Path:
     "Write the trainer's full state to `path` (atomically)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     po = tr.priv.optimizer
-    state = {'G': tr.G.state_dict(), 'D': tr.D.state_dict(), 'opt_g': tr.opt_g.state_dict(),
+    state = {'G': tr.G.state_dict(), **({'G_ema': tr.G_ema.state_dict()} if tr.G_ema is not None else {}), 'D': tr.D.state_dict(), 'opt_g': tr.opt_g.state_dict(),
              'opt_d': getattr(po, 'original_optimizer', po).state_dict(),
              'accountant_history': [list(h) for h in (tr.priv.accountant.history if tr.priv.accountant else [])],
              'max_grad_norm': float(getattr(po, 'max_grad_norm', 0.) or 0.),
@@ -334,7 +349,9 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     saved = json.loads(s['config']); now = tr.cfg.to_dict()
     diff = [k for k in now if k not in ('name', 'runs_root', 'g_device', 'd_device', 'log_every', 'sample_every', 'checkpoint_every', 'epochs') and saved.get(k) != now[k]]
     if diff: raise ValueError(f"checkpoint {path} was made with other settings: " + ', '.join(f"{k}={saved.get(k)!r} (now {now[k]!r})" for k in diff))
-    tr.G.load_state_dict(s['G']); tr.D.load_state_dict(s['D']); tr.opt_g.load_state_dict(s['opt_g'])
+    tr.G.load_state_dict(s['G']); tr.D.load_state_dict(s['D'])
+    tr.opt_g.load_state_dict(s['opt_g'])
+    if tr.G_ema is not None: tr.G_ema.load_state_dict(s['G_ema'])
     po = tr.priv.optimizer; getattr(po, 'original_optimizer', po).load_state_dict(s['opt_d'])
     if tr.priv.accountant is not None: tr.priv.accountant.history = [tuple(h[:2]) + (int(h[2]),) for h in s['accountant_history']]
     if s['max_grad_norm'] and hasattr(po, 'max_grad_norm'): po.max_grad_norm = s['max_grad_norm']
@@ -345,7 +362,7 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
 def save_generator(tr:Trainer, path:str|Path)->Path:
     "The generator's weights as safetensors (no code on load)."
     from safetensors.torch import save_file
-    save_file({k: v.detach().cpu().contiguous() for k, v in tr.G.state_dict().items()}, str(path)); return Path(path)
+    save_file({k: v.detach().cpu().contiguous() for k, v in tr.G_sample.state_dict().items()}, str(path)); return Path(path)
 
 # %% ../nbs/04_train.ipynb #7c546e62
 class LogCallback(Callback):
