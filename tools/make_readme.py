@@ -37,6 +37,10 @@ def readme_text(nb_path:Path)->str:
         if cell.get('cell_type') == 'markdown':
             dirs, _ = directives(src)
             if is_hidden(dirs): continue
+            # relative links/images are relative to the notebook's folder; make them relative to the README's
+            nb_dir = nb_path.resolve().parent.relative_to(ROOT).as_posix() if nb_path.resolve().is_relative_to(ROOT) else ''
+            if nb_dir and nb_dir != '.':
+                src = re.sub(r'\]\((?![a-z]+:|/|#)([^)]+)\)', lambda m: f']({nb_dir}/{m.group(1)})', src)
             if src.strip(): parts.append(src.strip('\n'))
         elif cell.get('cell_type') == 'code':
             dirs, code = directives(src)
