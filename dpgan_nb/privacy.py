@@ -195,8 +195,9 @@ class PrivateDiscriminator:
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
 
     def batch(self, step:int):
-        "The private batch of step `step` (and, in mode 'is', remember it for the mechanism); reseeds the noise."
+        "The private batch of step `step`, on the discriminator's device (in mode 'is' also kept for the mechanism); reseeds the noise."
         x, y = self.sampler.batch(step); self._batch_len = len(x)
+        dev = next(self.module.parameters()).device; x, y = x.to(dev), y.to(dev)  # on the discriminator's device
         if self.noise_generator is not None: self.noise_generator.manual_seed(self.sampler.seed * 1_000_003 + step + 7)
         if self.mode == 'is': self._is_batch = (x, y)
         return x, y
@@ -274,7 +275,10 @@ class PrivateDiscriminator:
         if self.mode == 'none': return privacy_report('none', 0., self.sample_rate, self.n_steps, delta)
         h = self.accountant.history
         if len({(a, b) for a, b, _ in h}) > 1: raise RuntimeError(f"accountant history mixes noise levels/rates: {h}")
-        return privacy_report(self.mode, self.noise_multiplier, self.sample_rate, self.steps, delta, self.accountant_name, self.max_grad_norm)
+        sigma = h[0][0] if h else self.noise_multiplier
+        e = epsilon_of(self.accountant, delta)  # straight from this run's accountant
+        return PrivacyReport(self.mode, None if self.mode == 'is' else e, delta, sigma, self.sample_rate, self.steps, self.accountant_name,
+                             self.max_grad_norm, e if self.mode == 'is' else None, GUARANTEES[self.mode])
 
 # %% ../nbs/03_privacy.ipynb #febbaa1b
 def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrapped)
