@@ -9,7 +9,7 @@ for kw in [dict(g_device=dev, d_device='cpu'), dict(g_device='cpu', d_device=dev
            dict(g_device=dev, arch='mlp', loss='wgan', dp_mode='wc', conditional=True, cond='wcgan', noise_multiplier=1.0, target_epsilon=None),
            dict(g_device=dev, dp_mode='is', noise_multiplier=1.0, target_epsilon=None),
            dict(g_device=dev, clip_mode='adaptive'),
-           dict(g_device=dev, dataset='mnist-5k', arch='resnet', max_samples=None, epochs=0.1) if False else dict(g_device=dev, loss='hinge', g_ema=0.9)]:
+           dict(g_device=dev, loss='hinge', g_ema=0.9)]:
     t = time.time()
     tr = train(TrainConfig.preset('tiny', runs_root=tmp, name='x', **kw), resume=False, progress_bar=False)
     r = tr.report(); s = tr.sample(4)
