@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #ece95d16
 from __future__ import annotations
-import argparse, dataclasses, json, sys, typing
+import argparse, dataclasses, json, sys
 from pathlib import Path
 
 from .core import *
@@ -16,8 +16,7 @@ __all__ = ['add_config_args', 'config_from_args', 'train_parser', 'cmd_train', '
 
 # %% ../nbs/10_cli.ipynb #eef1f25b
 def _field_type(f):
-    t = f.type if not isinstance(f.type, str) else f.type
-    s = str(t)
+    s = str(f.type)
     if 'bool' in s: return bool
     if 'int' in s and 'float' not in s: return int
     if 'float' in s: return float

@@ -81,6 +81,10 @@ class Generator(GANModule):
     @property
     def out_shape(self)->tuple: return self.img_shape
 
+    def stem(self, channels:int, side:int)->list:
+        "Linear map of the (label-extended) code to a `channels × side × side` map: the start of the convolutional generators."
+        return [nn.Linear(self.in_dim, channels * side * side), nn.Unflatten(1, (channels, side, side))]
+
     def inputs(self, z:torch.Tensor, y=None)->torch.Tensor:
         "`z`, with the label embedding of `y` concatenated when the generator is conditional."
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -196,7 +200,7 @@ class DCGANGenerator(Generator):
         super().__init__(latent_dim, img_shape, n_classes, cond)
         s, k = conv_plan(img_shape, 'DCGAN')
         ch = [ngf * 2**i for i in reversed(range(k))]
-        layers = [nn.Linear(self.in_dim, ch[0] * s * s), nn.Unflatten(1, (ch[0], s, s)), get_norm(norm, ch[0]), get_activation(activation)]
+        layers = [*self.stem(ch[0], s), get_norm(norm, ch[0]), get_activation(activation)]
         for a, b in zip(ch, ch[1:]): layers += [nn.ConvTranspose2d(a, b, 4, 2, 1), get_norm(norm, b), get_activation(activation)]
         self.net = nn.Sequential(*layers, nn.ConvTranspose2d(ch[-1], self.img_shape[0], 4, 2, 1), nn.Tanh())
         init_weights(self)
@@ -253,7 +257,7 @@ class ResNetGenerator(Generator):
         super().__init__(latent_dim, img_shape, n_classes, cond)
         s, k = conv_plan(img_shape, 'ResNet')
         ch = [ngf * 2**i for i in reversed(range(k))] + [ngf]
-        self.net = nn.Sequential(nn.Linear(self.in_dim, ch[0] * s * s), nn.Unflatten(1, (ch[0], s, s)),
+        self.net = nn.Sequential(*self.stem(ch[0], s),
                                  *[UpBlock(a, b, activation, norm) for a, b in zip(ch, ch[1:])],
                                  get_norm(norm, ngf), get_activation(activation), nn.Conv2d(ngf, self.img_shape[0], 3, 1, 1), nn.Tanh())
 

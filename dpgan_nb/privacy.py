@@ -6,13 +6,12 @@
 from __future__ import annotations
 import math, warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, asdict, field
-from typing import Callable, Iterable
+from dataclasses import dataclass, asdict
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from opacus import GradSampleModule
 from opacus.accountants import create_accountant
@@ -120,11 +119,13 @@ class PrivacyReport:
                 f"q = {self.sample_rate:.4g}, steps = {self.steps}, C = {self.max_grad_norm}]")
 
 def privacy_report(mode:str, noise_multiplier:float, sample_rate:float, steps:int, delta:float,
-                   accountant:str=DEFAULT_ACCOUNTANT, max_grad_norm:float|None=None)->PrivacyReport:
+                   accountant:str=DEFAULT_ACCOUNTANT, max_grad_norm:float|None=None,
+                   epsilon:float|None=None, # ε already computed by a run's accountant (default: computed here)
+                  )->PrivacyReport:
     "The report for a DP configuration: ε from the named accountant (heuristic for mode 'is')."
     mode = canonical_mode(mode)
     if mode == 'none': return PrivacyReport('none', None, delta, 0., sample_rate, steps, accountant, None, None, GUARANTEES['none'])
-    e = epsilon_for(noise_multiplier, sample_rate, steps, delta, accountant)
+    e = epsilon_for(noise_multiplier, sample_rate, steps, delta, accountant) if epsilon is None else epsilon
     return PrivacyReport(mode, None if mode == 'is' else e, delta, noise_multiplier, sample_rate, steps, accountant,
                          max_grad_norm, e if mode == 'is' else None, GUARANTEES[mode])
 
@@ -276,9 +277,8 @@ class PrivateDiscriminator:
         h = self.accountant.history
         if len({(a, b) for a, b, _ in h}) > 1: raise RuntimeError(f"accountant history mixes noise levels/rates: {h}")
         sigma = h[0][0] if h else self.noise_multiplier
-        e = epsilon_of(self.accountant, delta)  # straight from this run's accountant
-        return PrivacyReport(self.mode, None if self.mode == 'is' else e, delta, sigma, self.sample_rate, self.steps, self.accountant_name,
-                             self.max_grad_norm, e if self.mode == 'is' else None, GUARANTEES[self.mode])
+        return privacy_report(self.mode, sigma, self.sample_rate, self.steps, delta, self.accountant_name, self.max_grad_norm,
+                              epsilon=epsilon_of(self.accountant, delta))  # straight from this run's accountant
 
 # %% ../nbs/03_privacy.ipynb #febbaa1b
 def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrapped)
