@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #ab140bfc
 from __future__ import annotations
-import functools, gzip, os, struct
+import functools, gzip, json, os, struct
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -256,26 +256,41 @@ def client_partition(ds, # an `ImageDataset` or an array of labels
 # %% ../nbs/01_data.ipynb #6b469736
 class LatentDataset(Dataset):
     "Latent codes `(N, d)` with labels, for DP training in a public model's latent space."
-    def __init__(self, codes:torch.Tensor, labels:torch.Tensor|None=None, name:str='latent'):
+    def __init__(self, codes:torch.Tensor, labels:torch.Tensor|None=None, name:str='latent',
+                 classes:Sequence[str]|None=None, # class names (default: '0'..'K-1' from the labels)
+                 index:torch.Tensor|None=None): # positions of the images the codes came from
         codes = torch.as_tensor(codes, dtype=torch.float32)
         if codes.ndim != 2: raise ValueError(f"codes must be (N, d), got shape {tuple(codes.shape)}")
         labels = torch.zeros(len(codes), dtype=torch.long) if labels is None else torch.as_tensor(labels, dtype=torch.long)
         if len(labels) != len(codes): raise ValueError(f"{len(codes)} codes but {len(labels)} labels")
         self.codes, self.labels, self.name = codes, labels, name
+        self.classes = list(classes) if classes is not None else [str(i) for i in range(int(labels.max()) + 1 if len(labels) else 0)]
+        self.index = torch.arange(len(codes)) if index is None else torch.as_tensor(index, dtype=torch.long)
     def __len__(self): return len(self.codes)
     def __getitem__(self, i): return self.codes[i], self.labels[i]
     @property
     def latent_dim(self)->int: return self.codes.shape[1]
+    @property
+    def image_shape(self)->tuple: return (self.latent_dim,)  # what the DP engine sees: one vector per sample
+    @property
+    def num_classes(self)->int: return len(self.classes)
+    def subset(self, idx, name:str|None=None)->LatentDataset:
+        idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+        return LatentDataset(self.codes[idx], self.labels[idx], name or self.name, self.classes, self.index[idx])
+    def __repr__(self): return f"LatentDataset({self.name!r}, n={len(self)}, d={self.latent_dim}, classes={self.num_classes})"
     def save(self, path:str|Path)->Path:
         from safetensors.torch import save_file
-        save_file({'codes': self.codes.contiguous(), 'labels': self.labels.contiguous()}, str(path), metadata={'name': self.name})
+        save_file({'codes': self.codes.contiguous(), 'labels': self.labels.contiguous(), 'index': self.index.contiguous()}, str(path),
+                  metadata={'name': self.name, 'classes': json.dumps(self.classes)})
         return Path(path)
     @classmethod
     def load(cls, path:str|Path)->LatentDataset:
         from safetensors import safe_open
         if not Path(path).exists(): raise FileNotFoundError(f"latent file {path} does not exist")
         with safe_open(str(path), 'pt') as f:
-            return cls(f.get_tensor('codes'), f.get_tensor('labels'), (f.metadata() or {}).get('name', 'latent'))
+            meta, keys = f.metadata() or {}, set(f.keys())
+            return cls(f.get_tensor('codes'), f.get_tensor('labels'), meta.get('name', 'latent'),
+                       json.loads(meta['classes']) if 'classes' in meta else None, f.get_tensor('index') if 'index' in keys else None)
 
 # %% ../nbs/01_data.ipynb #02e11431
 def image_grid(images:torch.Tensor, nrow:int=10, pad:int=2)->np.ndarray:

@@ -20,8 +20,8 @@ from .train import *
 
 # %% auto #0
 __all__ = ['CLASSIFIER_WEIGHTS', 'FEATURE_BACKENDS', 'FID_HELPER_INPUT_RANGE', 'INCEPTION_WEIGHTS', 'DOWNSTREAM_MODELS',
-           'EVAL_METRICS', 'SmallCNN', 'predict', 'accuracy', 'fit_classifier', 'classifier_path', 'save_classifier',
-           'load_classifier', 'FeatureExtractor', 'register_backend', 'to_rgb', 'inception_ts_path',
+           'EVAL_METRICS', 'RUN_LOADERS', 'SmallCNN', 'predict', 'accuracy', 'fit_classifier', 'classifier_path',
+           'save_classifier', 'load_classifier', 'FeatureExtractor', 'register_backend', 'to_rgb', 'inception_ts_path',
            'inception_weights_path', 'feature_extractor', 'available_backends', 'feature_stats', 'fid_from_stats',
            'check_rank', 'fid', 'real_split', 'reference_stats', 'inception_score', 'f1', 'precision_recall',
            'discriminator_precision_recall', 'downstream_utility', 'adversarial_logits', 'discriminator_scores',
@@ -285,7 +285,7 @@ def reference_stats(dataset:str='mnist-5k', # a name `load_dataset` knows
     np.savez(path, mu=mu, sigma=sigma, n=len(x))
     return {'mu': mu, 'sigma': sigma, 'n': len(x), 'backend': ext.name, 'path': path}
 
-# %% ../nbs/05_metrics.ipynb #7f1f454b
+# %% ../nbs/05_metrics.ipynb #f0abca48
 def inception_score(logits, # (N, K) class logits (or probabilities with `probs=True`)
                     splits:int=10, # number of parts the mean and std are taken over
                     probs:bool=False)->tuple[float, float]:
@@ -302,7 +302,7 @@ def inception_score(logits, # (N, K) class logits (or probabilities with `probs=
         scores.append(float(kl.exp()))
     return float(np.mean(scores)), float(np.std(scores))
 
-# %% ../nbs/05_metrics.ipynb #a8a69f92
+# %% ../nbs/05_metrics.ipynb #3845e495
 def _kth_radius(x:torch.Tensor, k:int, chunk:int=2048)->torch.Tensor:
     return torch.cat([torch.cdist(x[i:i + chunk], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), chunk)])
 
@@ -322,7 +322,7 @@ def precision_recall(real_feats, # (N, D) features of real images
     p = float(_covered(f, r, _kth_radius(r, k)).float().mean()); c = float(_covered(r, f, _kth_radius(f, k)).float().mean())
     return {'precision': p, 'recall': c, 'f1': f1(p, c), 'k': k, 'n_real': len(r), 'n_fake': len(f)}
 
-# %% ../nbs/05_metrics.ipynb #c3a3da75
+# %% ../nbs/05_metrics.ipynb #fb6f61ea
 def discriminator_precision_recall(real_logits, # D's adversarial logits on real images
                                    fake_logits, # ... and on generated images
                                    threshold:float=0.5, # on sigmoid(logit)
@@ -335,7 +335,7 @@ def discriminator_precision_recall(real_logits, # D's adversarial logits on real
     return {'precision': p, 'recall': r, 'f1': f1(p, r), 'fake_pass_rate': fp / len(pf), 'threshold': threshold,
             'backend': 'discriminator', 'n_real': len(pr), 'n_fake': len(pf)}
 
-# %% ../nbs/05_metrics.ipynb #94717676
+# %% ../nbs/05_metrics.ipynb #9751eb51
 DOWNSTREAM_MODELS = ('logreg', 'mlp', 'rf', 'cnn')
 
 def _sk_grid(name:str, seed:int):
@@ -380,7 +380,7 @@ def downstream_utility(train:ImageDataset, # labelled training images (synthetic
                   'selected': best[1], 'selection': sel}
     return {'models': out, 'n_train': len(train), 'n_test': len(test)}
 
-# %% ../nbs/05_metrics.ipynb #edb56fe9
+# %% ../nbs/05_metrics.ipynb #92c213c2
 def adversarial_logits(out)->torch.Tensor:
     "The real/fake logit of a discriminator's output (dropping an auxiliary classifier's logits)."
     return (out[0] if isinstance(out, tuple) else out).flatten()
@@ -409,7 +409,7 @@ def membership_attack(member_scores, # attack scores of members (higher = "membe
     return {'auc': float(roc_auc_score(y, s)), 'accuracy': 0.5 + adv / 2, 'advantage': adv, 'threshold': float(thr[i]),
             'n_members': len(m), 'n_nonmembers': len(n)}
 
-# %% ../nbs/05_metrics.ipynb #92c213c2
+# %% ../nbs/05_metrics.ipynb #66a1aeae
 def _balanced(members:ImageDataset, nonmembers:ImageDataset, n:int|None, seed:int=0):
     k = min(len(members), len(nonmembers), n or 10**9); rng = np.random.default_rng(seed)
     return members.subset(np.sort(rng.permutation(len(members))[:k])), nonmembers.subset(np.sort(rng.permutation(len(nonmembers))[:k]))
@@ -434,17 +434,26 @@ def black_box_mia(samples:ImageDataset, # the target generator's samples (labell
     return {**membership_attack(discriminator_scores(tr.D, m), discriminator_scores(tr.D, o)), 'attack': 'black-box',
             'shadow': {k: getattr(scfg, k) for k in ('arch', 'epochs', 'batch_size', 'conditional')}, 'n_samples': len(samples)}
 
-# %% ../nbs/05_metrics.ipynb #71fb7da4
+# %% ../nbs/05_metrics.ipynb #112f230d
 EVAL_METRICS = ('fid', 'is', 'pr', 'pr_d', 'downstream', 'mia', 'mia_bb')
 
-def load_run(run_dir:str|Path, # a training run folder
+RUN_LOADERS = {}  # job name -> loader(run_dir, device, need_d) of run folders made by later notebooks (e.g. 'dpmi')
+
+def load_run(run_dir:str|Path, # a run folder (`train`, or a job registered in `RUN_LOADERS`)
              device='cpu', need_d:bool=False, # also load the discriminator from checkpoints/last.pt
             )->Trainer:
-    "A `Trainer` with the run's released generator (and discriminator) loaded."
+    "A `Trainer` (or a registered job's run object) with the run's released generator (and discriminator) loaded."
     from safetensors.torch import load_file
     run_dir = Path(run_dir)
+    job = open_run_dir(run_dir).get('_job', 'train')
+    if job != 'train':
+        if job not in RUN_LOADERS: importlib.import_module(f'dpgan_nb.{job}')  # registers its loader
+        if job not in RUN_LOADERS: raise ValueError(f"{run_dir} is a {job!r} run; no loader for it (known: train, {', '.join(RUN_LOADERS)})")
+        return RUN_LOADERS[job](run_dir, device, need_d)
+    if need_d and not (run_dir/'checkpoints'/'last.pt').exists():
+        raise FileNotFoundError(f"run folder {run_dir} lacks checkpoints/last.pt (the discriminator), needed by the white-box attack "
+                                f"and discriminator precision/recall; drop those metrics or re-run training")
     raw = open_run_dir(run_dir, ('config.json', 'generator.safetensors') + (('checkpoints/last.pt',) if need_d else ()))
-    if raw.get('_job', 'train') != 'train': raise ValueError(f"{run_dir} is a {raw['_job']!r} run, not a training run")
     cfg = TrainConfig.from_dict(raw).replace(g_device=str(device), d_device=None)
     tr = Trainer(cfg, callbacks=[])
     sd = load_file(str(run_dir/'generator.safetensors'))
@@ -481,7 +490,7 @@ def generate(run_dir:str|Path, # a training run folder
         Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(out/str(y)/f'{i:06d}.png')
     return out
 
-# %% ../nbs/05_metrics.ipynb #d3ad9c99
+# %% ../nbs/05_metrics.ipynb #17abaff9
 def _flat(metrics:dict)->dict:
     row = {}
     if 'fid' in metrics: row['fid'] = metrics['fid']['value']; row['fid_backend'] = metrics['fid']['backend']
@@ -512,10 +521,8 @@ def evaluate(run_dir:str|Path, # a training run folder
     if bad: raise ValueError(f"unknown metrics {bad}; known: {', '.join(EVAL_METRICS)}")
     run_dir = Path(run_dir)
     need_d = any(m in metrics for m in ('pr_d', 'mia'))
-    if need_d and not (run_dir/'checkpoints'/'last.pt').exists() and (run_dir/'config.json').exists():
-        raise FileNotFoundError(f"run folder {run_dir} lacks checkpoints/last.pt (the discriminator), needed by "
-                                f"{', '.join(m for m in metrics if m in ('pr_d', 'mia'))}; drop those metrics or re-run training")
     tr = load_run(run_dir, device, need_d)
+    if need_d: tr.D  # a run without an image discriminator says so before any work
     cfg = tr.cfg; members = tr.data; test = real_split(cfg.dataset, 'test', cfg.data_root)
     fake = run_samples(tr, num_samples, seed, device=device)
     res, ext = {}, None
@@ -545,7 +552,10 @@ def evaluate(run_dir:str|Path, # a training run folder
                              'note': 'synthetic: trained on generated samples; real: the same models on real training images (the ceiling); '
                                      'hyper-parameters chosen on a held-out 20% of each training set, never on the test split'}
     if 'mia' in metrics: res['mia'] = {**white_box_mia(tr.D, members, test, mia_samples, seed), 'backend': 'discriminator'}
-    if 'mia_bb' in metrics: res['mia_bb'] = black_box_mia(fake, members, test, cfg.replace(epochs=min(cfg.epochs, 5.)), mia_samples, seed)
+    if 'mia_bb' in metrics:
+        shadow = (cfg.replace(epochs=min(cfg.epochs, 5.)) if isinstance(cfg, TrainConfig) else
+                  TrainConfig(dataset=cfg.dataset, data_root=cfg.data_root, epochs=5., dp_mode='none', target_epsilon=None, g_device=str(device)))
+        res['mia_bb'] = black_box_mia(fake, members, test, shadow, mia_samples, seed)
     priv = read_json(run_dir/'privacy.json') if (run_dir/'privacy.json').exists() else {}
     from dpgan_nb import __version__
     out = {'_version': __version__, 'run': run_dir.name, 'num_samples': num_samples, 'seed': seed, 'metrics': res,

@@ -20,8 +20,8 @@ from .models import *
 from .privacy import *
 
 # %% auto #0
-__all__ = ['LOSSES', 'TrainConfig', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss', 'g_loss',
-           'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer',
+__all__ = ['LOSSES', 'TrainConfig', 'split_data', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss',
+           'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer',
            'save_checkpoint', 'load_checkpoint', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
            'CheckpointCallback', 'default_callbacks', 'train']
 
@@ -36,6 +36,8 @@ class TrainConfig(Config):
     data_root:str|None = None         # folder for file-based data sets
     test_fraction:float = 0.2         # held out (for evaluation) when the data set has no test split
     max_samples:int|None = None       # use only the first N private samples (quick trials)
+    public_fraction:float|None = None # if set, train only on the private part of a public/private split (DPMI baselines)
+    split_seed:int = 0                # seed of the public/private split
     # model
     arch:str = 'dcgan'                # 'mlp', 'dcgan' or 'resnet'
     latent_dim:int = 64
@@ -109,13 +111,29 @@ class TrainConfig(Config):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
 
 # %% ../nbs/04_train.ipynb #e4064549
+def split_data(dataset:str='mnist-5k', # a name `load_dataset` knows
+               data_root:str|None=None, # folder for file-based data sets
+               test_fraction:float=0.2, # held out when the data set has no test split
+               public_fraction:float|None=None, # share of the training split that is public (None: all private)
+               public_classes:Sequence[int]|None=None, # or: the labels that are public
+               split_seed:int=0, # seed of the public/private split
+               max_samples:int|None=None, # keep only the first N private samples
+               seed:int=0, # shuffle seed of data sets that are shuffled on load
+              )->tuple[ImageDataset|None, ImageDataset, ImageDataset]:
+    "(public part or None, private part, held-out test split): the one definition of the splits every tool uses."
+    if dataset in ('fashion-mnist', 'mnist', 'fashion-mnist-download') or dataset.startswith('idx:'):
+        train, test = load_dataset(dataset, 'train', data_root, seed), load_dataset(dataset, 'test', data_root, seed)
+    else:
+        train, test = train_test_split(load_dataset(dataset, 'all', data_root), test_fraction, seed=0)
+    public = None
+    if public_fraction is not None or public_classes is not None:
+        public, train = public_private_split(train, public_fraction, public_classes, seed=split_seed)
+    if max_samples: train = train.subset(range(min(max_samples, len(train))))
+    return public, train, test
+
 def private_data(cfg:TrainConfig)->tuple[ImageDataset, ImageDataset]:
     "(private training set, held-out test set) for `cfg`."
-    if cfg.dataset in ('fashion-mnist', 'mnist', 'fashion-mnist-download') or cfg.dataset.startswith('idx:'):
-        train, test = load_dataset(cfg.dataset, 'train', cfg.data_root, cfg.seed), load_dataset(cfg.dataset, 'test', cfg.data_root, cfg.seed)
-    else:
-        train, test = train_test_split(load_dataset(cfg.dataset, 'all', cfg.data_root), cfg.test_fraction, seed=0)
-    if cfg.max_samples: train = train.subset(range(min(cfg.max_samples, len(train))))
+    _, train, test = split_data(cfg.dataset, cfg.data_root, cfg.test_fraction, cfg.public_fraction, None, cfg.split_seed, cfg.max_samples, cfg.seed)
     return train, test
 
 @dataclass
@@ -135,7 +153,7 @@ def resolve_budget(cfg:TrainConfig, n:int)->Budget:
     sigma = cfg.noise_multiplier if cfg.noise_multiplier is not None else noise_for(cfg.target_epsilon, q, T, cfg.delta, cfg.accountant)
     return Budget(sigma, q, T, epsilon_for(sigma, q, T, cfg.delta, cfg.accountant), cfg.delta, cfg.accountant)
 
-# %% ../nbs/04_train.ipynb #2274d927
+# %% ../nbs/04_train.ipynb #869f3aa8
 def _split(out): return out if isinstance(out, tuple) else (out, None)
 
 def d_real_loss(out, y, loss:str='bce', smoothing:float=0.)->torch.Tensor:
@@ -166,7 +184,7 @@ def gradient_penalty(D, real, fake, y=None)->torch.Tensor:
     g, = torch.autograd.grad(out.sum(), xh, create_graph=True)
     return (g.flatten(1).norm(dim=1) - 1) ** 2
 
-# %% ../nbs/04_train.ipynb #440edb72
+# %% ../nbs/04_train.ipynb #bdd32e60
 class Callback:
     "Hooks into training; override what you need."
     order = 0
@@ -176,7 +194,7 @@ class Callback:
 
 class StopTraining(Exception): "Raised by a callback to end training cleanly."
 
-# %% ../nbs/04_train.ipynb #31624707
+# %% ../nbs/04_train.ipynb #7ad38b48
 def dist_info()->tuple[int, int]:
     "(rank, world size) of this process; (0, 1) outside torchrun."
     import torch.distributed as dist
@@ -189,10 +207,11 @@ def init_distributed()->tuple[int, int]:
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     return dist_info()
 
-# %% ../nbs/04_train.ipynb #7ad38b48
+# %% ../nbs/04_train.ipynb #da5c6879
 class Trainer:
     "A GAN whose discriminator learns through the privacy seam; see `train`."
-    def __init__(self, cfg:TrainConfig, data:ImageDataset|None=None, run_dir:str|Path|None=None, callbacks:Sequence[Callback]=()):
+    def __init__(self, cfg:TrainConfig, data:ImageDataset|None=None, run_dir:str|Path|None=None, callbacks:Sequence[Callback]=(),
+                 models:tuple[nn.Module, nn.Module]|None=None): # (G, D) to train instead of `build_gan`'s (e.g. MLPs on latent codes)
         self.cfg, self.run_dir = cfg, Path(run_dir) if run_dir else None
         self.rank, self.world_size = dist_info()
         seed_everything(cfg.seed)
@@ -202,8 +221,9 @@ class Trainer:
         else: self.g_dev, self.d_dev = gan_devices(cfg.g_device, cfg.d_device)
         self.n_classes = self.data.num_classes
         cond = cfg.cond if cfg.conditional else 'none'
-        self.G, D = build_gan(cfg.arch, self.data.image_shape, cfg.latent_dim, cfg.g_activation, cfg.d_activation,
-                              self.n_classes if cond != 'none' else 0, cond, cfg.ngf, cfg.ndf, cfg.d_norm)
+        self.G, D = models if models is not None else build_gan(cfg.arch, self.data.image_shape, cfg.latent_dim, cfg.g_activation, cfg.d_activation,
+                                                                self.n_classes if cond != 'none' else 0, cond, cfg.ngf, cfg.ndf, cfg.d_norm)
+        if models is not None: check_dp_compatible(D)
         self.G.to(self.g_dev); D.to(self.d_dev)
         self.budget = resolve_budget(cfg, len(self.data))
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.g_ema > 0 else None
@@ -325,7 +345,7 @@ class Trainer:
         try: return G(z, None if y is None else torch.as_tensor(y).to(self.g_dev)).cpu()
         finally: G.train(was)
 
-# %% ../nbs/04_train.ipynb #f476ac22
+# %% ../nbs/04_train.ipynb #79f6fb84
 def _np_state(): s = np.random.get_state(); return [s[0], torch.from_numpy(s[1].astype(np.int64)), *s[2:]]
 
 def save_checkpoint(tr:Trainer, path:str|Path)->Path:
@@ -364,7 +384,7 @@ def save_generator(tr:Trainer, path:str|Path)->Path:
     from safetensors.torch import save_file
     save_file({k: v.detach().cpu().contiguous() for k, v in tr.G_sample.state_dict().items()}, str(path)); return Path(path)
 
-# %% ../nbs/04_train.ipynb #7c546e62
+# %% ../nbs/04_train.ipynb #9c227ddc
 class LogCallback(Callback):
     "Rows of losses and running ε to `log.csv` / `events.jsonl` every `every` rounds."
     def __init__(self, every:int=10): self.every = every
@@ -416,7 +436,7 @@ class CheckpointCallback(Callback):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
 
-# %% ../nbs/04_train.ipynb #f99bc6b2
+# %% ../nbs/04_train.ipynb #618bb068
 def default_callbacks(cfg:TrainConfig, progress_bar:bool|None=None)->list[Callback]:
     return [LogCallback(cfg.log_every), ProgressCallback(None if progress_bar is None else not progress_bar),
             SampleCallback(cfg.sample_every), CheckpointCallback(cfg.checkpoint_every)]
@@ -426,6 +446,8 @@ def train(cfg:TrainConfig, # what to train
           callbacks:Sequence[Callback]|None=None, # None: log, progress bar, samples, checkpoints
           max_steps:int|None=None, # stop after this many private steps in total (to split a run)
           progress_bar:bool|None=None, # None: on unless DPGAN_NO_PROGRESS=1
+          data:ImageDataset|None=None, # the private training data (None: `private_data(cfg)`)
+          models:tuple|None=None, # (G, D) instead of `build_gan`'s
          )->Trainer:
     "Train a (DP) GAN as `cfg` says; returns the trainer, whose `run_dir` holds the results."
     rank, world = dist_info()
@@ -435,7 +457,7 @@ def train(cfg:TrainConfig, # what to train
         dist.barrier()  # rank 0 has made the folder
     cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
     if max_steps is not None: cbs.append(_StopAt(max_steps))
-    tr = Trainer(cfg, run_dir=run_dir, callbacks=cbs)
+    tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)
     ck = run_dir/'checkpoints'/'last.pt'
     if resume and ck.exists(): load_checkpoint(tr, ck)
     return tr.fit()
