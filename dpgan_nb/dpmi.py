@@ -218,6 +218,10 @@ def train_latent_gan(cfg:DPMIConfig, codes:LatentDataset, run_dir:Path, progress
     cbs = [LogCallback(tcfg.log_every), ProgressCallback(None if progress_bar is None else not progress_bar), CheckpointCallback(tcfg.checkpoint_every)]
     return train(tcfg, callbacks=cbs, data=codes, models=latent_gan_models(cfg, codes.num_classes))
 
+def _inner(m:nn.Module)->nn.Module:
+    "The model inside Opacus's `GradSampleModule` (which forwards submodules, not methods; its hooks sit on the layers)."
+    return getattr(m, '_module', m)
+
 class VAETrainer:
     "A DP-VAE on codes through the privacy seam; mirrors `Trainer`'s `sample`, `report`, `G_sample`."
     def __init__(self, cfg:DPMIConfig, codes:LatentDataset, run_dir:Path|None=None):
@@ -244,8 +248,7 @@ class VAETrainer:
             x, y = self.priv.batch(self.step)
             y = y if c.conditional else None
             if len(x) == 0 and c.dp_mode == 'none': self.step += 1; bar.update(1); continue  # nothing to learn from (DP steps add noise alone)
-            vae = lambda m: getattr(m, '_module', m)  # Opacus's GradSampleModule forwards submodules, not methods; its hooks sit on the layers
-            out = self.priv.step(lambda m: vae(m).loss(x, y, c.beta_kl).mean())
+            out = self.priv.step(lambda m: _inner(m).loss(x, y, c.beta_kl).mean())
             self.step += 1; bar.update(1)
             if log and (self.step % 10 == 0 or self.step == T):
                 log.log(step=self.step, loss=out['loss_d_real'], epsilon=self.priv.epsilon(c.delta) if c.dp_mode != 'none' else None)
