@@ -49,4 +49,4 @@ docs-check: docs
 # The study figures (nbs/08_studies): SIZE=tiny|small|full; figures go to output_plots/
 SIZE ?= small
 studies: $(STAMP)
-	DPGAN_NO_PROGRESS=1 $(BIN)/python -c "from dpgan_nb.studies import run_studies; [print(p) for p in run_studies('$(SIZE)')]"
+	DPGAN_NO_PROGRESS=1 $(BIN)/dpgan studies --size $(SIZE)
