@@ -63,7 +63,7 @@ class DPMIConfig(Config):
     noise_dim:int = 32                 # size of the latent model's own noise / VAE code
     conditional:bool = True            # label-conditioned latent model
     g_ema:float = 0.99                 # latent GAN: moving average of G's weights (post-processing)
-    ms_weight:float = 0.0              # latent GAN: mode-seeking term on G against within-class collapse (post-processing)
+    ms_weight:float = 1.0              # latent GAN: mode-seeking term on G against within-class collapse (post-processing)
     beta_kl:float = 1.0                # DP-VAE: weight of the KL term
     # privacy
     dp_mode:str = 'gc'                 # 'none' or 'gc' (DP-SGD with gradient clipping)
@@ -75,7 +75,7 @@ class DPMIConfig(Config):
     # optimisation
     epochs:float = 40.0                # expected passes of the DP model over the private codes
     batch_size:int = 256
-    lr:float = 1e-3
+    lr:float|None = None               # Adam's learning rate (None: 1e-3 for the latent GAN, 3e-3 for the DP-VAE)
     beta1:float = 0.5
     # run
     seed:int = 0
@@ -94,6 +94,7 @@ class DPMIConfig(Config):
 
     def __post_init__(self):
         self.dp_mode = canonical_mode(self.dp_mode)
+        if self.lr is None: self.lr = 3e-3 if self.latent_model == 'vae' else 1e-3
         if self.public_model not in PUBLIC_MODELS: raise ValueError(f"unknown public_model {self.public_model!r}; known: {', '.join(PUBLIC_MODELS)}")
         if self.extract not in EXTRACT_METHODS: raise ValueError(f"unknown extract {self.extract!r}; known: {', '.join(EXTRACT_METHODS)}")
         if self.extract == 'encoder' and self.public_model == 'gan':

@@ -36,8 +36,8 @@ def size_settings(size:str, dataset:str='mnist-5k')->tuple[str|None, dict]:
     "(DPMIConfig preset, overrides) of a study size."
     if size not in STUDY_SIZES: raise ValueError(f"unknown study size {size!r}; known: {', '.join(STUDY_SIZES)}")
     if size == 'tiny': return 'tiny', {'dataset': dataset}
-    if size == 'small': return None, {'dataset': dataset, 'public_epochs': 5.0, 'public_width': 16, 'epochs': 20.0, 'batch_size': 256}
-    return None, {'dataset': dataset}
+    if size == 'small': return None, {'dataset': dataset, 'epochs': 20.0}
+    return ('fashion' if dataset == 'fashion-mnist' else None), {'dataset': dataset}
 
 def study_spec(study:str, # one of `STUDIES`
                size:str='small', # one of `STUDY_SIZES`
@@ -181,7 +181,7 @@ def mode_collapse(cfg:PublicConfig, # a public GAN's settings (model='gan')
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed); models = build_public_gan(cfg.gan_arch, public.image_shape, cfg.latent_dim, cfg.activation, cfg.width)
     train(tcfg, resume=False, callbacks=[ProgressCallback(None if progress_bar is None else not progress_bar), snaps], data=public, models=models)
-    clf = feature_extractor('classifier')
+    clf = feature_extractor('classifier', weights=dataset_classifier(cfg.dataset, cfg.data_root))  # the data set's own classifier
     out = []
     for step, x in snaps.snaps:
         counts = np.bincount(clf.logits(x).argmax(1).numpy(), minlength=10)
