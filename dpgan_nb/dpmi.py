@@ -287,8 +287,10 @@ class DPMIGenerator(nn.Module):
 class DPMIRun:
     "A DPMI run, loaded: `sample`, `report` and the attributes `evaluate` and `generate` read."
     def __init__(self, cfg:DPMIConfig, G:DPMIGenerator, data:ImageDataset, run_dir:Path|None, report:PrivacyReport|None=None):
-        self.cfg, self.G, self.G_sample, self.data, self.run_dir, self._report = cfg, G, G, data, run_dir, report
+        self.cfg, self.G, self.data, self.run_dir, self._report = cfg, G, data, run_dir, report
         self.n_classes, self.g_dev = data.num_classes, torch.device(cfg.device)
+    @property
+    def G_sample(self)->DPMIGenerator: return self.G  # what `Trainer` calls its sampling generator
     @property
     def D(self):
         raise ValueError("a DPMI run's discriminator reads latent codes, not images, so the white-box attack and the "
