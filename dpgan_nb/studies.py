@@ -96,7 +96,7 @@ def results_table(rows:list[dict], cols:Sequence[str]=('family', 'epsilon', 'fid
     "A Markdown table of `rows` (with a `family` column) for the docs."
     rows = sorted(({**r, 'family': family(r)} for r in rows), key=lambda r: tuple(str(r.get(k)) if not isinstance(r.get(k), float) else f"{r[k]:012.4f}" for k in sort))
     bk = next((r.get('fid_backend') for r in rows if r.get('fid_backend')), 'classifier')
-    names = {'fid': f'FID ({bk})', 'is': 'IS (classifier)', 'tstr_logreg': 'TSTR logreg', 'tstr_cnn': 'TSTR CNN', 'epsilon': 'ε',
+    names = {'fid': f'FID ({bk})', 'is': f"IS ({bk if bk.startswith('classifier') else 'classifier'})", 'tstr_logreg': 'TSTR logreg', 'tstr_cnn': 'TSTR CNN', 'epsilon': 'ε',
              'real_logreg': 'real logreg', 'real_cnn': 'real CNN'}
     fmt = lambda v: '' if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)
     lines = ['| ' + ' | '.join(names.get(c, c) for c in cols) + ' |', '|' + '---|' * len(cols)]
@@ -136,7 +136,8 @@ def plot_generations(panels:dict, # title -> images `(N, C, H, W)` in [-1, 1]
     "A grid of sample grids, one per panel (e.g. one per (family, ε))."
     import matplotlib.pyplot as plt
     n = len(panels); rows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(rows, ncols, figsize=(4 * ncols, 4.3 * rows), squeeze=False)
+    x0 = next(iter(panels.values())); h = math.ceil(len(x0) / nrow) * (x0.shape[-2] + 2); w = min(nrow, len(x0)) * (x0.shape[-1] + 2)
+    fig, axes = plt.subplots(rows, ncols, figsize=(4 * ncols, (4 * h / w + 0.45) * rows), squeeze=False)  # panels as tall as their grids
     for ax in axes.flat: ax.axis('off')
     for ax, (t, x) in zip(axes.flat, panels.items()):
         g = image_grid(x, nrow=nrow); ax.imshow(g.squeeze(-1) if g.shape[-1] == 1 else g, cmap='gray', vmin=0, vmax=1); ax.set_title(t, fontsize=9)
