@@ -259,6 +259,18 @@ body.site-page { margin: 0; padding: 0; }
 }
 """
 
+_LOCAL_IMG = re.compile(r'(<img\b[^>]*?\bsrc=")(?!data:|[a-z]+://)([^"]+\.(?:png|jpg|jpeg|gif|svg))(")', re.I)
+
+def embed_local_images(html_text:str, base:Path)->str:
+    "Inline the local images nbconvert leaves as links (e.g. `../output_plots/x.png`), so a page needs no files beside it."
+    import base64, mimetypes
+    def sub(m):
+        f = (base/m.group(2)).resolve()
+        if not f.is_file(): return m.group(0)
+        mime = mimetypes.guess_type(f.name)[0] or 'image/png'
+        return f"{m.group(1)}data:{mime};base64,{base64.b64encode(f.read_bytes()).decode()}{m.group(3)}"
+    return _LOCAL_IMG.sub(sub, html_text)
+
 def make_exporter()->HTMLExporter:
     return HTMLExporter(template_name='lab', template_file='dpgan_site.html.j2',
                         extra_loaders=[DictLoader({'dpgan_site.html.j2': TEMPLATE})],
@@ -358,7 +370,7 @@ def build(only:list[str]|None=None, execute_nbs:bool=True, timeout:int=600, site
         resources = {'metadata': {'name': page['title'], 'path': str(src.parent)},
                      'site': dict(site_info, source=page['source'], how=how, nav_html=nav, prevnext_html=prevnext)}
         body, _ = exporter.from_notebook_node(nb, resources=resources)
-        out.write_text(postprocess_html(body), encoding='utf-8')
+        out.write_text(postprocess_html(embed_local_images(body, src.parent)), encoding='utf-8')
         page.update(executed=execute_nbs, error=err, seconds=round(time.monotonic() - t0, 1))
         if err:
             failures.append(name)
