@@ -230,38 +230,10 @@ def plot_extraction(comp:dict, title:str='', path:str|Path|None=None):
     return _save(fig, path)
 
 # %% ../nbs/08_studies.ipynb #567f252c
-def metric_explorer(study:str, results_root:str|Path='results', runs_root:str|Path='runs',
-                    x:str='target_epsilon', by:str='latent_model', metric:str='fid', save_to:str|Path|None=None):
-    "An ipywidgets panel over a study's results; `.refresh()` re-plots (and saves to `save_to`)."
+def _panel(controls:dict, draw:Callable, save_to, rows:list[list[str]]|None=None):
+    "A VBox of `controls` (one HBox per list of names in `rows`) and an output that `draw()` fills; every change re-draws (and saves to `save_to`)."
     import ipywidgets as w, matplotlib.pyplot as plt
-    rows = read_results(study, results_root, runs_root)
-    fields = [k for k in ('target_epsilon', 'activation', 'max_grad_norm', 'latent_model', 'public_model', 'extract') if any(k in r for r in rows)]
-    metrics = [m for m in ('fid', 'is', 'tstr_logreg', 'tstr_cnn', 'pr_precision', 'pr_recall') if any(r.get(m) is not None for r in rows)]
-    dx = w.Dropdown(options=fields, value=x if x in fields else fields[0], description='x axis')
-    dm = w.Dropdown(options=metrics, value=metric if metric in metrics else metrics[0], description='metric')
-    dby = w.Dropdown(options=fields, value=by if by in fields else fields[-1], description='lines')
-    filters = {k: w.Dropdown(options=['all'] + [str(v) for v in dict.fromkeys(r.get(k) for r in rows)], value='all', description=k) for k in fields}
-    out = w.Output()
-    panel = w.VBox([w.HBox([dx, dm, dby]), w.HBox(list(filters.values())), out])
-    def refresh(*_):
-        keep = [r for r in read_results(study, results_root, runs_root)
-                if all(f.value == 'all' or str(r.get(k)) == f.value for k, f in filters.items() if k != dx.value)]
-        with out:
-            out.clear_output(wait=True)
-            panel.fig = plot_metric_vs(keep, dx.value, (dm.value,), dby.value, f"{study}: {dm.value} vs {dx.value}", save_to,
-                                       logx=dx.value == 'max_grad_norm')
-            plt.show()
-        return panel.fig
-    for c in [dx, dm, dby, *filters.values()]: c.observe(refresh, names='value')
-    panel.refresh, panel.controls = refresh, {'x': dx, 'metric': dm, 'by': dby, **filters}
-    refresh()
-    return panel
-
-# %% ../nbs/08_studies.ipynb #d26502b3
-def _panel(controls:dict, draw:Callable, save_to):
-    "A VBox of `controls` and an output that `draw()` fills; every change re-draws (and saves to `save_to`)."
-    import ipywidgets as w, matplotlib.pyplot as plt
-    out = w.Output(); panel = w.VBox([w.HBox(list(controls.values())), out])
+    out = w.Output(); panel = w.VBox([w.HBox([controls[k] for k in r]) for r in (rows or [list(controls)])] + [out])
     def refresh(*_):
         with out:
             out.clear_output(wait=True)
@@ -273,6 +245,25 @@ def _panel(controls:dict, draw:Callable, save_to):
     refresh()
     return panel
 
+def metric_explorer(study:str, results_root:str|Path='results', runs_root:str|Path='runs',
+                    x:str='target_epsilon', by:str='latent_model', metric:str='fid', save_to:str|Path|None=None):
+    "An ipywidgets panel over a study's results; `.refresh()` re-plots (and saves to `save_to`)."
+    import ipywidgets as w
+    rows = read_results(study, results_root, runs_root)
+    fields = [k for k in ('target_epsilon', 'activation', 'max_grad_norm', 'latent_model', 'public_model', 'extract') if any(k in r for r in rows)]
+    metrics = [m for m in ('fid', 'is', 'tstr_logreg', 'tstr_cnn', 'pr_precision', 'pr_recall') if any(r.get(m) is not None for r in rows)]
+    c = {'x': w.Dropdown(options=fields, value=x if x in fields else fields[0], description='x axis'),
+         'metric': w.Dropdown(options=metrics, value=metric if metric in metrics else metrics[0], description='metric'),
+         'by': w.Dropdown(options=fields, value=by if by in fields else fields[-1], description='lines')}
+    filters = {k: w.Dropdown(options=['all'] + [str(v) for v in dict.fromkeys(r.get(k) for r in rows)], value='all', description=k) for k in fields}
+    def draw():
+        keep = [r for r in read_results(study, results_root, runs_root)
+                if all(f.value == 'all' or str(r.get(k)) == f.value for k, f in filters.items() if k != c['x'].value)]
+        return plot_metric_vs(keep, c['x'].value, (c['metric'].value,), c['by'].value, f"{study}: {c['metric'].value} vs {c['x'].value}",
+                              logx=c['x'].value == 'max_grad_norm')
+    return _panel({**c, **filters}, draw, save_to, rows=[list(c), list(filters)])
+
+# %% ../nbs/08_studies.ipynb #d26502b3
 def run_title(row:dict)->str:
     "One line of a run's numbers: family, setting, FID with its backend, IS, TSTR and the accountant's ε."
     f = lambda k, fmt: '' if row.get(k) is None else fmt.format(row[k])
