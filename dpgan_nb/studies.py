@@ -19,11 +19,11 @@ from .inversion import *
 from .dpmi import *
 
 # %% auto #0
-__all__ = ['STUDY_SIZES', 'STUDIES', 'EPSILONS', 'STUDY_ACTIVATIONS', 'CLIP_NORMS', 'ALL_STUDIES', 'size_settings', 'study_spec',
-           'baseline_spec', 'read_results', 'family', 'results_table', 'plot_metric_vs', 'plot_generations',
-           'generations_by_eps', 'class_entropy', 'mode_collapse', 'plot_mode_collapse', 'extraction_comparison',
-           'plot_extraction', 'metric_explorer', 'run_title', 'run_browser', 'snapshot_browser', 'extraction_browser',
-           'run_study', 'run_studies']
+__all__ = ['STUDY_SIZES', 'STUDIES', 'EPSILONS', 'STUDY_ACTIVATIONS', 'CLIP_NORMS', 'ALL_STUDIES', 'size_settings',
+           'study_config', 'study_spec', 'baseline_spec', 'read_results', 'family', 'results_table', 'plot_metric_vs',
+           'plot_generations', 'generations_by_eps', 'class_entropy', 'mode_collapse', 'plot_mode_collapse',
+           'extraction_comparison', 'plot_extraction', 'metric_explorer', 'run_title', 'run_browser',
+           'snapshot_browser', 'extraction_browser', 'run_study', 'run_studies']
 
 # %% ../nbs/08_studies.ipynb #5cd77bbb
 STUDY_SIZES = ('tiny', 'small', 'full')
@@ -38,6 +38,12 @@ def size_settings(size:str, dataset:str='mnist-5k')->tuple[str|None, dict]:
     if size == 'tiny': return 'tiny', {'dataset': dataset}
     if size == 'small': return None, {'dataset': dataset, 'epochs': 20.0}
     return ('fashion' if dataset == 'fashion-mnist' else None), {'dataset': dataset}
+
+def study_config(size:str='small', dataset:str='mnist-5k', runs_root:str='runs', **overrides)->DPMIConfig:
+    "The `DPMIConfig` of a study size, with `overrides` (e.g. `public_model='gan', extract='invert'`)."
+    preset, base = size_settings(size, dataset)
+    kw = dict(runs_root=runs_root, **base, **overrides)
+    return DPMIConfig.preset(preset, **kw) if preset else DPMIConfig(**kw)
 
 def study_spec(study:str, # one of `STUDIES`
                size:str='small', # one of `STUDY_SIZES`
@@ -324,8 +330,7 @@ def run_study(study:str, # 'eps', 'activation', 'clip', 'mode_collapse' or 'extr
     "Run a study and save its figures; returns the PNG paths."
     import matplotlib.pyplot as plt
     out = Path(out); sfx = f"_{size}" + ('' if dataset == 'mnist-5k' else f"_{dataset}")
-    preset, base = size_settings(size, dataset)
-    mk = lambda **kw: DPMIConfig.preset(preset, runs_root=runs_root, **base, **kw) if preset else DPMIConfig(runs_root=runs_root, **base, **kw)
+    mk = lambda **kw: study_config(size, dataset, runs_root, **kw)
     paths = []
     if study in STUDIES:
         spec = study_spec(study, size, runs_root, results_root, dataset)
