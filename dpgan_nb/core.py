@@ -82,7 +82,7 @@ class Config:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 # %% ../nbs/00_core.ipynb #a1d719a9
-RUN_FORMAT = 1  # version of the run-folder layout; bump when files change meaning
+RUN_FORMAT = 2  # version of the run-folder layout; bump when files change meaning (2: DP randomness from OS entropy in checkpoints, data.json records, privacy.json's threat model)
 
 def config_hash(cfg:Config|dict, n:int=8)->str:
     "A short stable hash of a configuration."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_privacy.ipynb #645f2637
 from __future__ import annotations
-import math, warnings
+import math, os, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict
 from typing import Callable
@@ -19,16 +19,19 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.validators import ModuleValidator
 
 # %% auto #0
-__all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'sample_rate', 'num_steps',
-           'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
-           'weight_clip_grad_bound', 'clip_weights_', 'PoissonSampler', 'PrivateDiscriminator', 'immediate_sensitivity',
-           'make_private']
+__all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
+           'NOT_AGAINST_CONFIG', 'RNG_MODES', 'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for',
+           'canonical_mode', 'PrivacyReport', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed',
+           'PoissonSampler', 'PrivateDiscriminator', 'immediate_sensitivity', 'make_private']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
-ACCOUNTANTS = ('rdp', 'prv', 'gdp')
+ACCOUNTANTS = ('rdp', 'prv')
 DEFAULT_ACCOUNTANT = 'rdp'
 
 def _check_accountant(a):
+    if a == 'gdp': raise ValueError("accountant 'gdp' is not offered: Gaussian DP via the central limit theorem is an approximation "
+                                    "that can report less ε than the mechanism spends (σ chosen for ε = 10 had a PRV bound of 10.48); "
+                                    "use 'rdp' or 'prv'")
     if a not in ACCOUNTANTS: raise ValueError(f"unknown accountant {a!r}; known: {', '.join(ACCOUNTANTS)}")
     return a
 
@@ -53,7 +56,7 @@ def epsilon_for(noise_multiplier:float, # σ
                 sample_rate:float, # q
                 steps:int, # T
                 delta:float=1e-5, # δ
-                accountant:str=DEFAULT_ACCOUNTANT, # 'rdp', 'prv' or 'gdp'
+                accountant:str=DEFAULT_ACCOUNTANT, # 'rdp' or 'prv'
                )->float:
     "ε spent by T steps of the subsampled Gaussian mechanism, from the named Opacus accountant."
     acc = create_accountant(_check_accountant(accountant))
@@ -65,14 +68,14 @@ def epsilon_of(acc, delta:float)->float:
     if not acc.history: return 0.0
     if not 0 < delta < 1: raise ValueError(f"delta must be in (0, 1), got {delta}")
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # GDP warns that it is an approximation; documented above
+        warnings.simplefilter('ignore')  # RDP's "optimal order is the largest alpha": the bound stays valid (conservative)
         return float(acc.get_epsilon(delta=delta))
 
 def noise_for(target_epsilon:float, # ε to reach after `steps`
               sample_rate:float, # q
               steps:int, # T
               delta:float=1e-5, # δ
-              accountant:str=DEFAULT_ACCOUNTANT, # 'rdp', 'prv' or 'gdp'
+              accountant:str=DEFAULT_ACCOUNTANT, # 'rdp' or 'prv'
               epsilon_tolerance:float=0.01)->float:
     "The noise multiplier σ for which `steps` steps at rate q spend `target_epsilon` (within tolerance, never more)."
     if target_epsilon <= 0: raise ValueError(f"target_epsilon must be > 0, got {target_epsilon}")
@@ -98,9 +101,15 @@ GUARANTEES = {
     'is': 'NO formal DP guarantee: immediate sensitivity (Near et al.) calibrates noise to a data-dependent sensitivity; the number is a heuristic, not comparable with a DP-SGD epsilon',
 }
 
+NEIGHBOURING = 'add/remove one record (Opacus\'s accountants); replacing one record costs the guarantee of two: (2ε, (1 + e^ε)δ) by group privacy'
+THREAT_MODEL = ('the adversary knows the code, every releasable file, the configuration including the seed, and every private record but one; '
+                'the DP noise and the Poisson sample come from OS entropy, never from the seed')
+NOT_AGAINST_CONFIG = ('reproducible_dp=True (debugging): the noise and the Poisson sample were seeded from the configuration\'s seed, '
+                      'so the guarantee does NOT hold against anyone who has the configuration')
+
 @dataclass
 class PrivacyReport:
-    "ε with δ, σ, q, steps and the accountant that computed it."
+    "ε with δ, σ, q, steps and the accountant that computed it, the neighbouring relation, and whether it holds given the config."
     mode: str
     epsilon: float|None
     delta: float
@@ -111,23 +120,29 @@ class PrivacyReport:
     max_grad_norm: float|None = None
     heuristic_epsilon: float|None = None
     guarantee: str = ''
+    neighbouring: str = NEIGHBOURING
+    holds_given_config: bool = True # False when the noise was seeded from the configuration (reproducible_dp)
+    threat_model: str = THREAT_MODEL
     def to_dict(self)->dict: return asdict(self)
     def __str__(self):
         if self.mode == 'none': return 'no DP (dp_mode=none): no privacy guarantee'
         e = f"ε = {self.epsilon:.3f}" if self.epsilon is not None else f"heuristic ε = {self.heuristic_epsilon:.3f} (NOT a DP guarantee)"
         return (f"{e}, δ = {self.delta:g} [{self.accountant} accountant; σ = {self.noise_multiplier:.4g}, "
-                f"q = {self.sample_rate:.4g}, steps = {self.steps}, C = {self.max_grad_norm}]")
+                f"q = {self.sample_rate:.4g}, steps = {self.steps}, C = {self.max_grad_norm}]"
+                + ('' if self.holds_given_config else ' — NOT against anyone with the config (reproducible_dp)'))
 
 def privacy_report(mode:str, noise_multiplier:float, sample_rate:float, steps:int, delta:float,
                    accountant:str=DEFAULT_ACCOUNTANT, max_grad_norm:float|None=None,
                    epsilon:float|None=None, # ε already computed by a run's accountant (default: computed here)
+                   holds_given_config:bool=True, # False when the DP noise was seeded from the configuration
                   )->PrivacyReport:
     "The report for a DP configuration: ε from the named accountant (heuristic for mode 'is')."
     mode = canonical_mode(mode)
     if mode == 'none': return PrivacyReport('none', None, delta, 0., sample_rate, steps, accountant, None, None, GUARANTEES['none'])
     e = epsilon_for(noise_multiplier, sample_rate, steps, delta, accountant) if epsilon is None else epsilon
+    g = GUARANTEES[mode] + ('' if holds_given_config else '; ' + NOT_AGAINST_CONFIG)
     return PrivacyReport(mode, None if mode == 'is' else e, delta, noise_multiplier, sample_rate, steps, accountant,
-                         max_grad_norm, e if mode == 'is' else None, GUARANTEES[mode])
+                         max_grad_norm, e if mode == 'is' else None, g, holds_given_config=holds_given_config)
 
 # %% ../nbs/03_privacy.ipynb #433e3806
 _LIPSCHITZ_ZERO = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.ELU, nn.Identity, nn.Flatten, nn.Dropout)
@@ -162,19 +177,39 @@ def clip_weights_(model:nn.Module, weight_clip:float)->nn.Module:
     return model
 
 # %% ../nbs/03_privacy.ipynb #4ad77b8d
+RNG_MODES = ('os', 'secure', 'reproducible')
+
+def os_seed()->int:
+    "A 63-bit seed from the operating system's entropy pool (`os.urandom`): nothing we write down predicts it."
+    return int.from_bytes(os.urandom(8), 'little') >> 1
+
+def _shared_os_seed(distributed:bool=False)->int:
+    "An OS-entropy seed, rank 0's under torchrun (broadcast, so every rank draws the same global Poisson sample)."
+    s = torch.tensor([os_seed()], dtype=torch.long)
+    if distributed:
+        import torch.distributed as dist
+        dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
+        s = s.to(dev); dist.broadcast(s, 0); s = s.cpu()
+    return int(s)
+
 class PoissonSampler:
-    "Poisson subsampling with rate q, reproducible per step; under torchrun each rank takes its share of the same global sample."
-    def __init__(self, dataset, sample_rate:float, seed:int=0, rank:int=0, world_size:int=1):
-        self.dataset, self.sample_rate, self.seed, self.n = dataset, sample_rate, seed, len(dataset)
-        self.rank, self.world_size = rank, world_size
-    def indices(self, step:int)->torch.Tensor:
-        "This rank's indices of the global Poisson sample of step `step` (each index in with probability q)."
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        idx = torch.nonzero(torch.rand(self.n, generator=g) < self.sample_rate).flatten()
+    "Poisson subsampling with rate q from its own generator; under torchrun each rank takes its share of the same global sample."
+    def __init__(self, dataset, sample_rate:float,
+                 generator:torch.Generator|None=None, # the sample's randomness (default: seeded from OS entropy)
+                 rank:int=0, world_size:int=1,
+                 reseed:Callable[[], int]|None=None, # secure mode: a fresh OS-entropy seed before every sample
+                ):
+        self.dataset, self.sample_rate, self.n = dataset, sample_rate, len(dataset)
+        self.rank, self.world_size, self.reseed = rank, world_size, reseed
+        self.generator = generator if generator is not None else torch.Generator().manual_seed(os_seed())
+    def indices(self)->torch.Tensor:
+        "This rank's indices of the next global Poisson sample (each record in with probability q, independently)."
+        if self.reseed is not None: self.generator.manual_seed(self.reseed())
+        idx = torch.nonzero(torch.rand(self.n, generator=self.generator) < self.sample_rate).flatten()
         return idx if self.world_size == 1 else idx[idx % self.world_size == self.rank]
-    def batch(self, step:int):
-        "The (x, y) batch of private step `step`; its size is Binomial(N, q), possibly 0."
-        idx = self.indices(step); ds = self.dataset
+    def batch(self):
+        "The (x, y) batch of the next Poisson sample; its size is Binomial(N, q), possibly 0."
+        idx = self.indices(); ds = self.dataset
         if hasattr(ds, 'images'): return ds.images[idx], ds.labels[idx]
         if hasattr(ds, 'codes'): return ds.codes[idx], ds.labels[idx]
         if hasattr(ds, 'tensors'): return tuple(t[idx] for t in ds.tensors[:2])
@@ -186,22 +221,41 @@ class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
                  noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None,
-                 distributed=False):
+                 distributed=False, rng_mode='os'):
         self.module, self.optimizer, self.sampler, self.mode = module, optimizer, sampler, mode
         self.accountant, self.accountant_name = accountant, accountant_name
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
         self.weight_clip, self.is_per_parameter, self.noise_generator = weight_clip, is_per_parameter, noise_generator
-        self.distributed = distributed
+        self.distributed, self.rng_mode = distributed, rng_mode
         self.last_sensitivity, self._is_batch, self._batch_len = None, None, None
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
 
-    def batch(self, step:int):
-        "The private batch of step `step`, on the discriminator's device (in mode 'is' also kept for the mechanism); reseeds the noise."
-        x, y = self.sampler.batch(step); self._batch_len = len(x)
+    @property
+    def holds_given_config(self)->bool:
+        "Whether the guarantee holds against someone who has the configuration, seed included (False in reproducible mode)."
+        return self.rng_mode != 'reproducible'
+
+    def batch(self):
+        "The next private batch, on the discriminator's device (in mode 'is' also kept for the mechanism)."
+        x, y = self.sampler.batch(); self._batch_len = len(x)
         dev = next(self.module.parameters()).device; x, y = x.to(dev), y.to(dev)  # on the discriminator's device
-        if self.noise_generator is not None: self.noise_generator.manual_seed(self.sampler.seed * 1_000_003 + step + 7)
+        if self.rng_mode == 'secure' and self.noise_generator is not None: self.noise_generator.manual_seed(os_seed())
         if self.mode == 'is': self._is_batch = (x, y)
         return x, y
+
+    def rng_state(self)->dict:
+        "The state of the sample's and the noise's generators, for the (private) checkpoint."
+        keep = self.rng_mode != 'secure'  # secure mode reseeds from OS entropy every step: nothing to replay
+        ng = self.noise_generator
+        return {'mode': self.rng_mode, 'sampler': self.sampler.generator.get_state() if keep else None,
+                'noise': ng.get_state() if keep and ng is not None else None}
+
+    def load_rng_state(self, state:dict):
+        "Restore `rng_state()`'s generators, so a resumed run continues the same streams."
+        if state.get('mode') != self.rng_mode:
+            raise ValueError(f"checkpoint's DP randomness is {state.get('mode')!r}, this run's is {self.rng_mode!r}: secure_rng/reproducible_dp changed")
+        if state.get('sampler') is not None: self.sampler.generator.set_state(state['sampler'])
+        if state.get('noise') is not None and self.noise_generator is not None: self.noise_generator.set_state(state['noise'])
 
     @property
     def params(self)->list: return [p for p in self.module.parameters() if p.requires_grad]
@@ -245,7 +299,9 @@ class PrivateDiscriminator:
             opt = getattr(self.optimizer, 'original_optimizer', self.optimizer); opt.step()
             if self.mode == 'wc': clip_weights_(self.module, self.weight_clip)
         self.n_steps += 1
-        return {'loss_d_real': float(loss_r.detach()), **({'loss_d_fake': float(fake[0])} if fake else {})}
+        # the mean loss on a private batch is an un-noised statistic of private data: shown only without DP
+        out = {'loss_d_real': float(loss_r.detach())} if self.mode == 'none' else {}
+        return {**out, **({'loss_d_fake': float(fake[0])} if fake else {})}
 
     def _reduce(self):
         "torchrun: average the (already noised) gradients over ranks, so every rank takes the same step."
@@ -283,7 +339,8 @@ class PrivateDiscriminator:
         if len({(a, b) for a, b, _ in h}) > 1: raise RuntimeError(f"accountant history mixes noise levels/rates: {h}")
         sigma = h[0][0] if h else self.noise_multiplier
         return privacy_report(self.mode, sigma, self.sample_rate, self.steps, delta, self.accountant_name, self.max_grad_norm,
-                              epsilon=epsilon_of(self.accountant, delta))  # straight from this run's accountant
+                              epsilon=epsilon_of(self.accountant, delta),  # straight from this run's accountant
+                              holds_given_config=self.holds_given_config)
 
 # %% ../nbs/03_privacy.ipynb #fece21fb
 def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrapped)
@@ -311,18 +368,18 @@ def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrap
 
 def _is_step(self, real_loss_fn):
     x, y = self._is_batch
-    if len(x) == 0:  # an empty Poisson batch still releases noise and is counted
-        x = x.new_zeros((0, *x.shape[1:]))
-        for p in self.params: p.grad = torch.zeros_like(p)
-        self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
-        return torch.tensor(0.), True
-    grads, loss, sens = immediate_sensitivity(self.module, real_loss_fn, x, y, self.is_per_parameter)
-    self.last_sensitivity = sens.tolist()
     B = self.sample_rate * self.sampler.n  # expected batch size, as Opacus scales
+    if len(x) == 0:  # an empty Poisson batch: noise alone, at the last measured scale (1 before any), and counted
+        grads = [torch.zeros_like(p) for p in self.params]; loss = torch.tensor(0.)
+        last = self.last_sensitivity if self.last_sensitivity is not None else ([1.] * len(grads) if self.is_per_parameter else 1.)
+        sens = torch.as_tensor(last)
+    else:
+        grads, loss, sens = immediate_sensitivity(self.module, real_loss_fn, x, y, self.is_per_parameter)
+        self.last_sensitivity = sens.tolist()
     for i, (p, g) in enumerate(zip(self.params, grads)):
         s = sens[i] if self.is_per_parameter else sens
-        noise = torch.randn(g.shape, generator=self.noise_generator, device=g.device) if self.noise_generator is not None else torch.randn_like(g)
-        p.grad = (g + noise * self.noise_multiplier * s) / B
+        noise = torch.randn(g.shape, generator=self.noise_generator, device=g.device)  # never the global RNG
+        p.grad = (g + noise * self.noise_multiplier * s.to(g.device)) / B
     self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
     return loss, True
 PrivateDiscriminator._is_step = _is_step
@@ -335,14 +392,15 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  mode:str='gc', # 'none', 'gc', 'wc' or 'is'
                  noise_multiplier:float=1.0, # σ
                  max_grad_norm:float=1.0, # C, the per-sample clip (gc); wc derives it, is ignores it
-                 accountant:str=DEFAULT_ACCOUNTANT, # 'rdp', 'prv' or 'gdp'
-                 seed:int=0, # seeds the batches and the noise, per step
+                 accountant:str=DEFAULT_ACCOUNTANT, # 'rdp' or 'prv'
+                 seed:int=0, # used only with `reproducible=True` (debugging); the noise and the sample never come from it otherwise
                  clip_mode:str='constant', # 'constant' or 'adaptive' (gc)
                  weight_clip:float=0.01, # c_w (wc)
                  input_norm:float|None=None, # bound on an input's L2 norm (wc; default: sqrt(numel), inputs in [-1, 1])
                  is_per_parameter:bool=False, # per-parameter immediate sensitivity (is)
-                 secure_rng:bool=False, # cryptographically secure noise (slower; not reproducible)
+                 secure_rng:bool=False, # fresh OS-entropy seeds every step and Opacus's floating-point-safe noise (slower; cannot replay)
                  distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
+                 reproducible:bool=False, # DEBUGGING ONLY: noise and sample seeded from `seed`; no guarantee against anyone with the seed
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
     from opacus.optimizers import get_optimizer_class
@@ -351,17 +409,23 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     if distributed is None: distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     if distributed and mode == 'is': raise ValueError("dp_mode='is' does not run under torchrun; use 'gc' or 'wc'")
-    sampler = PoissonSampler(dataset, sample_rate(len(dataset), batch_size), seed, rank, world)
-    if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', distributed=distributed)
+    if secure_rng and reproducible: raise ValueError("secure_rng and reproducible exclude each other")
+    rng_mode = 'reproducible' if reproducible else 'secure' if secure_rng else 'os'
+    # the Poisson sample: its own generator, from OS entropy (rank 0's under torchrun), or from the seed when debugging
+    s_seed = seed * 1_000_003 + 1 if reproducible else _shared_os_seed(distributed)
+    reseed = (lambda: _shared_os_seed(distributed)) if secure_rng else None
+    sampler = PoissonSampler(dataset, sample_rate(len(dataset), batch_size), torch.Generator().manual_seed(s_seed), rank, world, reseed)
+    if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', distributed=distributed, rng_mode=rng_mode)
     errs = ModuleValidator.validate(module, strict=False)
     if errs: raise ValueError(f"the discriminator is not DP-compatible: {'; '.join(map(str, errs))} (replace BatchNorm by GroupNorm/LayerNorm)")
     if noise_multiplier is None or noise_multiplier <= 0: raise ValueError(f"noise_multiplier must be > 0 under DP, got {noise_multiplier}")
     dev = next(module.parameters()).device
-    gen = None if secure_rng else torch.Generator(device=dev)
+    # the noise: a generator of its own on the discriminator's device, independent of the sample's
+    gen = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + 2 if reproducible else os_seed())
     acc = create_accountant(accountant)
     if mode == 'is':
         return PrivateDiscriminator(module, optimizer, sampler, 'is', acc, accountant, noise_multiplier,
-                                    is_per_parameter=is_per_parameter, noise_generator=gen)
+                                    is_per_parameter=is_per_parameter, noise_generator=gen, rng_mode=rng_mode)
     if mode == 'wc':
         if input_norm is None: input_norm = float(dataset[0][0].numel() ** 0.5)
         clip_weights_(module, weight_clip)
@@ -384,4 +448,5 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
     dopt.attach_step_hook(acc.get_optimizer_hook_fn(sample_rate=sampler.sample_rate))
     return PrivateDiscriminator(gsm, dopt, sampler, mode, acc, accountant, dopt.noise_multiplier, max_grad_norm,
-                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, distributed=distributed)
+                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, distributed=distributed,
+                                rng_mode=rng_mode)

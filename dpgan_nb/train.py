@@ -20,10 +20,12 @@ from .models import *
 from .privacy import *
 
 # %% auto #0
-__all__ = ['LOSSES', 'TrainConfig', 'split_data', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss',
-           'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer',
-           'save_checkpoint', 'load_checkpoint', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
-           'CheckpointCallback', 'default_callbacks', 'train']
+__all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'RELEASERS', 'SAMPLERS', 'TrainConfig',
+           'split_data', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss', 'g_loss',
+           'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer', 'refuse_changes',
+           'save_checkpoint', 'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback',
+           'SampleCallback', 'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note',
+           'write_privacy', 'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'load_sampler']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -60,10 +62,11 @@ class TrainConfig(Config):
     delta:float = 1e-5
     max_grad_norm:float = 1.0
     clip_mode:str = 'constant'        # 'constant' or 'adaptive'
-    accountant:str = 'rdp'            # 'rdp', 'prv' or 'gdp'
+    accountant:str = 'rdp'            # 'rdp' or 'prv'
     weight_clip:float = 0.01          # wc mode
     is_per_parameter:bool = False     # is mode
-    secure_rng:bool = False
+    secure_rng:bool = False           # fresh OS-entropy seeds for the noise and the sample at every step
+    reproducible_dp:bool = False      # DEBUGGING: noise and sample from `seed`; the guarantee then does not hold against anyone with the config
     # optimisation
     epochs:float = 40.0
     batch_size:int = 512
@@ -231,7 +234,7 @@ class Trainer:
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier or 1.,
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
-                                 None, cfg.is_per_parameter, cfg.secure_rng)
+                                 None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp)
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
         self.stop_reason = None
 
@@ -257,7 +260,7 @@ class Trainer:
     def d_step(self)->dict:
         "One private discriminator step on the Poisson batch of step `self.step`."
         c, t = self.cfg, self.step
-        x, y = self.priv.batch(t)
+        x, y = self.priv.batch()
         x, y = x.to(self.d_dev), y.to(self.d_dev)
         z, yf = self.fake_inputs(max(len(x), 1) if c.dp_mode == 'none' else c.batch_size, t, 1)
         with torch.no_grad(): fake = self.G(z, yf).to(self.d_dev)
@@ -348,6 +351,21 @@ class Trainer:
 # %% ../nbs/04_train.ipynb #b6eb61a0
 def _np_state(): s = np.random.get_state(); return [s[0], torch.from_numpy(s[1].astype(np.int64)), *s[2:]]
 
+# settings that may differ between a run and its resumption: where it runs and how often it writes (never σ, q or T)
+_RESUME_FREE = ('name', 'runs_root', 'g_device', 'd_device', 'log_every', 'sample_every', 'checkpoint_every')
+_BUDGET_FIELDS = {'epochs', 'batch_size', 'noise_multiplier', 'target_epsilon', 'delta', 'accountant', 'max_samples', 'dataset',
+                  'test_fraction', 'public_fraction', 'split_seed'}
+
+def refuse_changes(saved:dict, # the configuration a run was started with
+                   now:dict, # the configuration it is resumed with
+                   what:str, # what `saved` came from, for the message
+                   free:Sequence[str]=_RESUME_FREE)->None:
+    "Raise unless `now` differs from `saved` only in `free` settings: a resumed run must keep σ, q and T (and everything else)."
+    diff = [k for k in now if k not in free and k in saved and saved[k] != now[k]]
+    if diff: raise ValueError(f"{what} was made with other settings: " + ', '.join(f"{k}={saved.get(k)!r} (now {now[k]!r})" for k in diff)
+                              + ("; a change of σ, q or T on resume would mix two noise levels and miss the ε target: start a new run "
+                                 "(another name, or resume=False)" if set(diff) & _BUDGET_FIELDS else ''))
+
 def save_checkpoint(tr:Trainer, path:str|Path)->Path:
     "Write the trainer's full state to `path` (atomically)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -357,6 +375,8 @@ def save_checkpoint(tr:Trainer, path:str|Path)->Path:
              'accountant_history': [list(h) for h in (tr.priv.accountant.history if tr.priv.accountant else [])],
              'max_grad_norm': float(getattr(po, 'max_grad_norm', 0.) or 0.),
              'step': tr.step, 'round': tr.round, 'n_steps': tr.priv.n_steps, 'torch_rng': torch.get_rng_state(), 'np_rng': _np_state(),
+             'dp_rng': tr.priv.rng_state(),  # the sample's and the noise's generators: private, like everything here
+             'budget': [tr.budget.noise_multiplier, tr.budget.sample_rate, tr.budget.steps],
              'config': json.dumps(tr.cfg.to_dict())}
     tmp = path.with_suffix('.tmp'); torch.save(state, tmp); os.replace(tmp, path)
     return path
@@ -366,9 +386,14 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
     s = torch.load(path, map_location='cpu', weights_only=True)
-    saved = json.loads(s['config']); now = tr.cfg.to_dict()
-    diff = [k for k in now if k not in ('name', 'runs_root', 'g_device', 'd_device', 'log_every', 'sample_every', 'checkpoint_every', 'epochs') and saved.get(k) != now[k]]
-    if diff: raise ValueError(f"checkpoint {path} was made with other settings: " + ', '.join(f"{k}={saved.get(k)!r} (now {now[k]!r})" for k in diff))
+    if 'dp_rng' not in s:
+        raise ValueError(f"checkpoint {path} was made before dpgan_nb drew the DP noise from OS entropy (its noise was replayable "
+                         f"from the seed): start the run afresh (resume=False, or delete {path})")
+    refuse_changes(json.loads(s['config']), tr.cfg.to_dict(), f"checkpoint {path}")
+    b = tr.budget; sb = s['budget']
+    if [b.noise_multiplier, b.sample_rate, b.steps] != sb:
+        raise ValueError(f"checkpoint {path} was made for σ = {sb[0]:.6g}, q = {sb[1]:.6g}, T = {sb[2]}; this run has σ = {b.noise_multiplier:.6g}, "
+                         f"q = {b.sample_rate:.6g}, T = {b.steps} (other private data?): resuming would mix two budgets; start a new run")
     tr.G.load_state_dict(s['G']); tr.D.load_state_dict(s['D'])
     tr.opt_g.load_state_dict(s['opt_g'])
     if tr.G_ema is not None: tr.G_ema.load_state_dict(s['G_ema'])
@@ -376,13 +401,23 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     if tr.priv.accountant is not None: tr.priv.accountant.history = [tuple(h[:2]) + (int(h[2]),) for h in s['accountant_history']]
     if s['max_grad_norm'] and hasattr(po, 'max_grad_norm'): po.max_grad_norm = s['max_grad_norm']
     tr.step, tr.round, tr.priv.n_steps = s['step'], s['round'], s['n_steps']
+    tr.priv.load_rng_state(s['dp_rng'])
     torch.set_rng_state(s['torch_rng']); n = s['np_rng']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
     return tr
 
+_SPEC_FIELDS = ('arch', 'latent_dim', 'ngf', 'ndf', 'g_activation', 'd_activation', 'd_norm')
+
+def generator_spec(tr:Trainer)->dict:
+    "What building the generator again needs, and nothing about the data but its shape and class names."
+    c = tr.cfg
+    return {**{k: getattr(c, k) for k in _SPEC_FIELDS}, 'image_shape': list(tr.data.image_shape), 'classes': list(tr.data.classes),
+            'cond': tr.G.cond}
+
 def save_generator(tr:Trainer, path:str|Path)->Path:
-    "The generator's weights as safetensors (no code on load)."
+    "The generator's weights as safetensors (no code on load), with `generator_spec` in its metadata: sampling needs only this file."
     from safetensors.torch import save_file
-    save_file({k: v.detach().cpu().contiguous() for k, v in tr.G_sample.state_dict().items()}, str(path)); return Path(path)
+    save_file({k: v.detach().cpu().contiguous() for k, v in tr.G_sample.state_dict().items()}, str(path),
+              metadata={'dpgan_generator': json.dumps(generator_spec(tr))}); return Path(path)
 
 # %% ../nbs/04_train.ipynb #b55d1ca0
 class LogCallback(Callback):
@@ -393,7 +428,8 @@ class LogCallback(Callback):
     def on_round(self, tr, logs):
         if tr.round % self.every == 0 or tr.step >= tr.budget.steps:
             eps = tr.priv.epsilon(tr.cfg.delta) if tr.cfg.dp_mode != 'none' else None
-            self.logger.log(**logs, epsilon=eps, seconds=round(time.time() - self.t0, 2))
+            key = 'heuristic_epsilon' if tr.cfg.dp_mode == 'is' else 'epsilon'  # mode 'is' has no DP guarantee: never a plain ε
+            self.logger.log(**logs, **{key: eps}, seconds=round(time.time() - self.t0, 2))
 
 class ProgressCallback(Callback):
     "A progress bar over the private steps, showing losses and the running ε."
@@ -405,7 +441,8 @@ class ProgressCallback(Callback):
         self.bar.update(tr.step - self.bar.n)
         if tr.round % 5 == 0:
             post = {k: f"{v:.3f}" for k, v in logs.items() if k.startswith('loss')}
-            if tr.cfg.dp_mode != 'none' and not self.bar.disable: post['eps'] = f"{tr.priv.epsilon(tr.cfg.delta):.2f}"
+            if tr.cfg.dp_mode != 'none' and not self.bar.disable:
+                post['heuristic_eps' if tr.cfg.dp_mode == 'is' else 'eps'] = f"{tr.priv.epsilon(tr.cfg.delta):.2f}"
             self.bar.set_postfix(post, refresh=False)
     def on_end(self, tr): self.bar.close()
 
@@ -431,7 +468,7 @@ class CheckpointCallback(Callback):
     def on_start(self, tr): self.last = tr.step // self.every
     def _save(self, tr):
         save_checkpoint(tr, tr.run_dir/'checkpoints'/'last.pt')
-        write_json(tr.run_dir/'privacy.json', {**tr.report().to_dict(), 'planned_steps': tr.budget.steps, 'stop_reason': tr.stop_reason})
+        write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning_note(tr.cfg), planned_steps=tr.budget.steps, stop_reason=tr.stop_reason)
     def on_round(self, tr, logs):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
@@ -451,13 +488,20 @@ def train(cfg:TrainConfig, # what to train
          )->Trainer:
     "Train a (DP) GAN as `cfg` says; returns the trainer, whose `run_dir` holds the results."
     rank, world = dist_info()
-    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name) if rank == 0 else Path(cfg.runs_root)/(cfg.name or run_name(cfg))
+    d = Path(cfg.runs_root)/(cfg.name or run_name(cfg))
+    if resume and (d/'checkpoints'/'last.pt').exists() and (d/'config.json').exists():  # before config.json is overwritten
+        refuse_changes(read_json(d/'config.json'), cfg.to_dict(), f"run folder {d}")
+    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name) if rank == 0 else d
     if world > 1:
         import torch.distributed as dist
         dist.barrier()  # rank 0 has made the folder
     cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
     if max_steps is not None: cbs.append(_StopAt(max_steps))
+    public = test = None
+    if data is None:
+        public, data, test = split_data(cfg.dataset, cfg.data_root, cfg.test_fraction, cfg.public_fraction, None, cfg.split_seed, cfg.max_samples, cfg.seed)
     tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)
+    if rank == 0: write_data_records(run_dir, cfg.dataset, cfg.data_root, private=data, test=test, public=public)
     ck = run_dir/'checkpoints'/'last.pt'
     if resume and ck.exists(): load_checkpoint(tr, ck)
     return tr.fit()
@@ -467,3 +511,138 @@ class _StopAt(Callback):
     def __init__(self, n): self.n = n
     def on_round(self, tr, logs):
         if tr.step >= self.n: raise StopTraining(f"stopped at step {tr.step} (max_steps)")
+
+# %% ../nbs/04_train.ipynb #8590dd83
+def write_data_records(run_dir:str|Path, dataset:str, data_root:str|None=None, **parts)->Path:
+    "`data.json` (private): `data_record` of each named part (`private=`, `test=`, `public=`; None for a part a run lacks)."
+    return write_json(Path(run_dir)/'data.json', {k: None if v is None else data_record(v, dataset, data_root) for k, v in parts.items()})
+
+TRAIN_RELEASE = ('generator.safetensors', 'privacy.json', 'config.json', 'samples.png')
+TUNED_FIELDS = ('arch', 'conditional', 'cond', 'latent_dim', 'ngf', 'ndf', 'batch_size', 'epochs', 'lr_g', 'lr_d', 'beta1', 'n_gen', 'g_ema')
+TUNED_ON = {'dataset': 'mnist-5k', 'test_fraction': 0.2, 'public_fraction': None, 'max_samples': None}  # the demo sweeps' private split
+TUNED_HOW = ("the library's default hyperparameters (the demo recipe) were chosen by sweeps of DP runs whose samples were scored "
+             "against mnist-5k's private training split (benchmarks/demo_sweep.py, sweep2-6.json); that selection is NOT accounted in ε")
+
+def tuning_note(cfg:Config, # the run's configuration
+                fields:Sequence[str]=TUNED_FIELDS, # the hyperparameters whose defaults were tuned
+                tuned_on:dict=TUNED_ON, # the split they were tuned on (config fields)
+                how:str=TUNED_HOW)->dict:
+    "What of this run was tuned on private data: the tuned defaults it kept, and whether its private data is the split they were tuned on."
+    base = type(cfg)(); at_default = [k for k in fields if getattr(cfg, k) == getattr(base, k)]
+    same = all(getattr(cfg, k, None) == v for k, v in tuned_on.items())
+    return {'tuned_on_private': bool(at_default) and same, 'fields_at_tuned_defaults': at_default,
+            'tuned_on': tuned_on, 'how': how,
+            'this_run': ('kept tuned defaults on the very split they were tuned on: the selection is a privacy leak the ε does not count'
+                         if bool(at_default) and same else 'the tuned defaults were chosen on other data than this run\'s private data'
+                         if at_default else 'no tuned default kept')}
+
+def write_privacy(run_dir:str|Path, # the run folder
+                  report:PrivacyReport, # from the run's accountant
+                  releasable:Sequence[str], # the files of the run folder that a release bundle holds
+                  tuning:dict|None=None, # `tuning_note(cfg)`
+                  **extra)->Path:
+    "`privacy.json`: the report with the threat model, the releasable files and the tuning disclosure."
+    return write_json(Path(run_dir)/'privacy.json', {**report.to_dict(), 'releasable': list(releasable),
+                      'private': 'every other file of the run folder (checkpoints, logs, data.json, codes) stays with the data owner',
+                      'tuning': tuning, **extra})
+
+# %% ../nbs/04_train.ipynb #583379cc
+RELEASERS = {}  # job -> fn(run_dir) -> [(source path, name in the bundle)]; raises ValueError when the run must not be released
+
+def register_release(job:str):
+    "Decorator: `fn(run_dir)` lists the files of a `job` run that make its release bundle."
+    def deco(fn): RELEASERS[job] = fn; return fn
+    return deco
+
+@register_release('train')
+def _train_release(run_dir:Path)->list:
+    missing = [f for f in ('generator.safetensors', 'privacy.json') if not (run_dir/f).exists()]
+    if missing: raise FileNotFoundError(f"run folder {run_dir} lacks {', '.join(missing)}: training has not finished")
+    return [(run_dir/f, f) for f in TRAIN_RELEASE if (run_dir/f).exists()]
+
+def _job_of(path:Path)->str:
+    if (path/'release.json').exists(): return read_json(path/'release.json')['job']
+    return open_run_dir(path).get('_job', 'train')
+
+def _registered(table:dict, job:str, what:str):
+    import importlib
+    if job not in table:
+        try: importlib.import_module(f'dpgan_nb.{job}')  # a later notebook's module registers its own
+        except ImportError: pass
+    if job not in table: raise ValueError(f"no {what} for {job!r} runs (known: {', '.join(table)})")
+    return table[job]
+
+def export(run_dir:str|Path, # a finished run folder
+           out:str|Path, # the bundle's folder (created; must be empty or absent)
+          )->Path:
+    "Write the release bundle of `run_dir` to `out`: only what the accountant covers, and `release.json` listing it."
+    import hashlib, shutil
+    run_dir, out = Path(run_dir), Path(out)
+    job = open_run_dir(run_dir).get('_job', 'train')
+    priv = read_json(run_dir/'privacy.json') if (run_dir/'privacy.json').exists() else {}
+    if priv and not priv.get('holds_given_config', True):
+        raise ValueError(f"{run_dir} was trained with reproducible_dp=True: its noise can be replayed by anyone with the configuration, "
+                         f"so it has no privacy to release; train it again without reproducible_dp")
+    files = _registered(RELEASERS, job, 'release rule')(run_dir)
+    if out.exists() and any(out.iterdir()): raise FileExistsError(f"{out} is not empty; give a new folder for the bundle")
+    out.mkdir(parents=True, exist_ok=True)
+    listed = {}
+    for src, name in files:
+        dst = out/name; dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(src, dst)
+        listed[name] = hashlib.sha256(dst.read_bytes()).hexdigest()
+    from dpgan_nb import __version__
+    write_json(out/'release.json', {'_format': RUN_FORMAT, '_version': __version__, 'job': job, 'run': run_dir.name, 'files': listed,
+                                    'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'heuristic_epsilon', 'delta', 'accountant',
+                                                                         'noise_multiplier', 'sample_rate', 'steps', 'neighbouring')}})
+    return out
+
+
+# %% ../nbs/04_train.ipynb #7a062207
+SAMPLERS = {}  # job -> fn(path, device) -> a sampler, from a run folder or a release bundle
+
+def register_sampler(job:str):
+    "Decorator: `fn(path, device)` loads a `job` run's generator for sampling from a run folder or its bundle."
+    def deco(fn): SAMPLERS[job] = fn; return fn
+    return deco
+
+class GeneratorSampler:
+    "Samples of a released generator: `sample(n, y, seed)`, with its classes and privacy report."
+    def __init__(self, G:nn.Module, classes:Sequence[str], privacy:dict, name:str=''):
+        self.G, self.classes, self.privacy, self.name = G.eval(), list(classes), privacy, name
+    @property
+    def n_classes(self)->int: return len(self.classes)
+    @property
+    def conditional(self)->bool: return self.G.cond != 'none'
+    @property
+    def latent_dim(self)->int: return self.G.latent_dim
+    @torch.no_grad()
+    def sample(self, n:int, # how many images
+               y=None, # labels of a conditional generator (default: balanced, 0..K-1 repeated)
+               seed:int=12345, # the latent codes' seed (data-independent)
+              )->torch.Tensor:
+        "n images in [-1, 1] (on the CPU)."
+        dev = next(self.G.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
+        if self.conditional and y is None: y = torch.arange(n) % self.n_classes
+        return self.G(z, None if not self.conditional else torch.as_tensor(y).to(dev)).cpu()
+
+@register_sampler('train')
+def _train_sampler(path:Path, device='cpu')->GeneratorSampler:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    f = path/'generator.safetensors'
+    if not f.exists(): raise FileNotFoundError(f"{path} has no generator.safetensors (not a finished run or a release bundle)")
+    with safe_open(str(f), 'pt') as h: meta = h.metadata() or {}
+    if 'dpgan_generator' not in meta: raise ValueError(f"{f} carries no generator spec (made by dpgan_nb before run format 2): sample it with load_run")
+    s = json.loads(meta['dpgan_generator'])
+    G, _ = build_gan(s['arch'], s['image_shape'], s['latent_dim'], s['g_activation'], s['d_activation'],
+                     len(s['classes']) if s['cond'] != 'none' else 0, s['cond'], s['ngf'], s['ndf'], s['d_norm'])
+    G.load_state_dict(load_file(str(f))); G.to(get_device(device))
+    return GeneratorSampler(G, s['classes'], read_json(path/'privacy.json') if (path/'privacy.json').exists() else {}, path.name)
+
+def load_sampler(path:str|Path, # a run folder or a release bundle (`export`)
+                 device='cpu')->GeneratorSampler:
+    "The generator of a run or a bundle, ready to sample; needs no data set and no checkpoint."
+    path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f"{path} is not a run folder or a release bundle")
+    return _registered(SAMPLERS, _job_of(path), 'sampler')(path, device)
