@@ -16,7 +16,7 @@ from .dpmi import DPMIConfig, dpmi, sweep
 # %% auto #0
 __all__ = ['add_config_args', 'config_from_args', 'train_parser', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget',
            'evaluate_parser', 'cmd_evaluate', 'generate_parser', 'cmd_generate', 'dpmi_parser', 'cmd_dpmi',
-           'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'main']
+           'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -81,6 +81,9 @@ def cmd_train(ns)->int:
     else:
         print(f"run folder: {tr.run_dir}")
         print(f"privacy:    {rep}")
+        tn = tuning_note(cfg)
+        if tn['tuned_on_private']: print(f"tuning:     {tn['this_run']} ({', '.join(tn['fields_at_tuned_defaults'])}; see privacy.json)")
+        print(f"share:      only the bundle of `dpgan export {tr.run_dir} OUT`; the rest of the run folder is private")
         print(f"samples:    {tr.run_dir/'samples.png'}")
         if tr.stop_reason: print(f"stopped:    {tr.stop_reason}")
     return 0
@@ -240,6 +243,22 @@ def cmd_studies(ns)->int:
         print(f"figure: {p}")
     return 0
 
+# %% ../nbs/10_cli.ipynb #4d2ab406
+def export_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
+    p = p or argparse.ArgumentParser(prog='dpgan export')
+    p.description = "Write the release bundle of a run: only the DP outputs (generator, what sampling needs, privacy.json), never logs or checkpoints."
+    p.add_argument('run_dir', help='a finished run folder'); p.add_argument('out', help='the bundle folder to create (absent or empty)')
+    return p
+
+def cmd_export(ns)->int:
+    out = export(ns.run_dir, ns.out); rel = read_json(out/'release.json')
+    print(f"release bundle {out}: {', '.join(rel['files'])}")
+    e = rel['privacy']
+    if e.get('epsilon') is not None:
+        print(f"ε = {e['epsilon']:.4f} at δ = {e['delta']:g} [{e['accountant']} accountant; σ = {e['noise_multiplier']:.4g}, q = {e['sample_rate']:.4g}, steps = {e['steps']}]")
+    else: print(f"no DP guarantee (mode {e.get('mode')})")
+    return 0
+
 # %% ../nbs/10_cli.ipynb #35ee316d
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `dpgan` command."
@@ -252,6 +271,7 @@ def main(argv:list[str]|None=None)->int:
     dpmi_parser(sub.add_parser('dpmi', help='DP model inversion: public model, latent codes, DP latent GAN/VAE'))
     sweep_parser(sub.add_parser('sweep', help='a grid of runs from a YAML/TOML file, evaluated into results/<study>.csv'))
     studies_parser(sub.add_parser('studies', help="the report's studies and their figures (make studies)"))
+    export_parser(sub.add_parser('export', help='the release bundle of a run: only what the accountant covers'))
     d = sub.add_parser('demo', help='the README demo: DP-DCGAN at epsilon = 10 on the embedded mnist-5k')
     d.add_argument('--runs-root', default='runs'); d.add_argument('--epochs', type=float, default=argparse.SUPPRESS)
     ns = p.parse_args(argv)
@@ -263,12 +283,13 @@ def main(argv:list[str]|None=None)->int:
         if ns.cmd == 'dpmi': return cmd_dpmi(ns)
         if ns.cmd == 'sweep': return cmd_sweep(ns)
         if ns.cmd == 'studies': return cmd_studies(ns)
+        if ns.cmd == 'export': return cmd_export(ns)
         if ns.cmd == 'demo':
             t = train_parser().parse_args(['--preset', 'demo', '--runs-root', ns.runs_root] + (['--epochs', str(ns.epochs)] if hasattr(ns, 'epochs') else []))
             rc = cmd_train(t)
             print("demo done: open the samples PNG above; the run folder holds config.json, privacy.json, log.csv and checkpoints.")
             return rc
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
         print(f"dpgan {ns.cmd}: error: {e}", file=sys.stderr); return 2
     return 1
 

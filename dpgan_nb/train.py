@@ -21,11 +21,12 @@ from .privacy import *
 
 # %% auto #0
 __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'RELEASERS', 'SAMPLERS', 'TrainConfig',
-           'split_data', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss', 'g_loss',
-           'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer', 'refuse_changes',
-           'save_checkpoint', 'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback',
-           'SampleCallback', 'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note',
-           'write_privacy', 'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'load_sampler']
+           'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss',
+           'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer',
+           'refuse_changes', 'save_checkpoint', 'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback',
+           'ProgressCallback', 'SampleCallback', 'CheckpointCallback', 'default_callbacks', 'train',
+           'write_data_records', 'tuning_note', 'write_privacy', 'register_release', 'export', 'register_sampler',
+           'GeneratorSampler', 'load_sampler']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -40,6 +41,7 @@ class TrainConfig(Config):
     max_samples:int|None = None       # use only the first N private samples (quick trials)
     public_fraction:float|None = None # if set, train only on the private part of a public/private split (DPMI baselines)
     split_seed:int = 0                # seed of the public/private split
+    train_on:str = 'private'          # 'private', or 'public': train on the public part (tuning runs that never see a private record)
     # model
     arch:str = 'dcgan'                # 'mlp', 'dcgan' or 'resnet'
     latent_dim:int = 64
@@ -110,6 +112,9 @@ class TrainConfig(Config):
             raise ValueError("dp_mode='is' needs noise_multiplier or target_epsilon")
         if self.conditional and self.cond not in ('cgan', 'acgan', 'wcgan'):
             raise ValueError(f"cond must be 'cgan', 'acgan' or 'wcgan', got {self.cond!r}")
+        if self.train_on not in ('private', 'public'): raise ValueError(f"train_on must be 'private' or 'public', got {self.train_on!r}")
+        if self.train_on == 'public' and self.public_fraction is None:
+            raise ValueError("train_on='public' needs public_fraction (the share of the training split that is public)")
         for k in ('epochs', 'batch_size', 'n_critic', 'n_gen', 'lr_g', 'lr_d'):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
 
@@ -134,9 +139,14 @@ def split_data(dataset:str='mnist-5k', # a name `load_dataset` knows
     if max_samples: train = train.subset(range(min(max_samples, len(train))))
     return public, train, test
 
+def run_parts(cfg:TrainConfig)->tuple[ImageDataset, ImageDataset|None, ImageDataset|None, ImageDataset]:
+    "(what `cfg` trains on, the private part, the public part, the held-out test split)."
+    public, private, test = split_data(cfg.dataset, cfg.data_root, cfg.test_fraction, cfg.public_fraction, None, cfg.split_seed, cfg.max_samples, cfg.seed)
+    return (public if getattr(cfg, 'train_on', 'private') == 'public' else private), private, public, test
+
 def private_data(cfg:TrainConfig)->tuple[ImageDataset, ImageDataset]:
-    "(private training set, held-out test set) for `cfg`."
-    _, train, test = split_data(cfg.dataset, cfg.data_root, cfg.test_fraction, cfg.public_fraction, None, cfg.split_seed, cfg.max_samples, cfg.seed)
+    "(training set, held-out test set) for `cfg`: the private part, or the public part of a tuning run (`train_on='public'`)."
+    train, _, _, test = run_parts(cfg)
     return train, test
 
 @dataclass
@@ -468,7 +478,8 @@ class CheckpointCallback(Callback):
     def on_start(self, tr): self.last = tr.step // self.every
     def _save(self, tr):
         save_checkpoint(tr, tr.run_dir/'checkpoints'/'last.pt')
-        write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning_note(tr.cfg), planned_steps=tr.budget.steps, stop_reason=tr.stop_reason)
+        write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning_note(tr.cfg), planned_steps=tr.budget.steps, stop_reason=tr.stop_reason,
+                      trained_on=getattr(tr.cfg, 'train_on', 'private'))
     def on_round(self, tr, logs):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
@@ -497,11 +508,10 @@ def train(cfg:TrainConfig, # what to train
         dist.barrier()  # rank 0 has made the folder
     cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
     if max_steps is not None: cbs.append(_StopAt(max_steps))
-    public = test = None
-    if data is None:
-        public, data, test = split_data(cfg.dataset, cfg.data_root, cfg.test_fraction, cfg.public_fraction, None, cfg.split_seed, cfg.max_samples, cfg.seed)
+    private, public, test = data, None, None
+    if data is None: data, private, public, test = run_parts(cfg)
     tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)
-    if rank == 0: write_data_records(run_dir, cfg.dataset, cfg.data_root, private=data, test=test, public=public)
+    if rank == 0: write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=cfg.train_on)
     ck = run_dir/'checkpoints'/'last.pt'
     if resume and ck.exists(): load_checkpoint(tr, ck)
     return tr.fit()
@@ -513,9 +523,10 @@ class _StopAt(Callback):
         if tr.step >= self.n: raise StopTraining(f"stopped at step {tr.step} (max_steps)")
 
 # %% ../nbs/04_train.ipynb #8590dd83
-def write_data_records(run_dir:str|Path, dataset:str, data_root:str|None=None, **parts)->Path:
-    "`data.json` (private): `data_record` of each named part (`private=`, `test=`, `public=`; None for a part a run lacks)."
-    return write_json(Path(run_dir)/'data.json', {k: None if v is None else data_record(v, dataset, data_root) for k, v in parts.items()})
+def write_data_records(run_dir:str|Path, dataset:str, data_root:str|None=None, trained_on:str='private', **parts)->Path:
+    "`data.json` (private): `data_record` of each named part (`private=`, `test=`, `public=`; None for a part a run lacks), and which part it trained on."
+    return write_json(Path(run_dir)/'data.json', {'trained_on': trained_on,
+                      **{k: None if v is None else data_record(v, dataset, data_root) for k, v in parts.items()}})
 
 TRAIN_RELEASE = ('generator.safetensors', 'privacy.json', 'config.json', 'samples.png')
 TUNED_FIELDS = ('arch', 'conditional', 'cond', 'latent_dim', 'ngf', 'ndf', 'batch_size', 'epochs', 'lr_g', 'lr_d', 'beta1', 'n_gen', 'g_ema')
