@@ -23,9 +23,10 @@ from . import metrics as _metrics
 from .inversion import *
 
 # %% auto #0
-__all__ = ['LATENT_MODELS', 'SWEEP_JOBS', 'DPMIConfig', 'public_config', 'dpmi_data', 'public_model_for', 'private_codes',
+__all__ = ['LATENT_MODELS', 'DPMI_TUNED', 'DPMI_TUNED_ON', 'DPMI_TUNED_HOW', 'DPMI_RELEASE', 'PUBLIC_RELEASE', 'SWEEP_JOBS',
+           'DPMIConfig', 'public_config', 'dpmi_data', 'check_public_record', 'public_model_for', 'private_codes',
            'code_scale', 'latent_gan_models', 'LatentVAE', 'train_latent_gan', 'VAETrainer', 'DPMIGenerator', 'DPMIRun',
-           'dpmi', 'load_dpmi', 'read_grid', 'sweep_configs', 'sweep']
+           'dpmi_tuning_note', 'dpmi', 'load_dpmi', 'read_grid', 'sweep_configs', 'sweep']
 
 # %% ../nbs/07_dpmi.ipynb #3e8effa7
 LATENT_MODELS = ('gan', 'vae')
@@ -71,7 +72,8 @@ class DPMIConfig(Config):
     noise_multiplier:float|None = None
     delta:float = 1e-5
     max_grad_norm:float = 1.0          # C_p, the per-sample clipping norm (the clip-norm study's variable)
-    accountant:str = 'rdp'             # 'rdp', 'prv' or 'gdp'
+    accountant:str = 'rdp'             # 'rdp' or 'prv'
+    reproducible_dp:bool = False       # DEBUGGING: DP noise and sample from `seed`; the guarantee then does not hold against anyone with the config
     # optimisation
     epochs:float = 40.0                # expected passes of the DP model over the private codes
     batch_size:int = 256
@@ -102,6 +104,7 @@ class DPMIConfig(Config):
         if self.latent_model not in LATENT_MODELS: raise ValueError(f"unknown latent_model {self.latent_model!r}; known: {', '.join(LATENT_MODELS)}")
         if self.activation not in ACTIVATIONS: raise ValueError(f"unknown activation {self.activation!r}; known: {', '.join(ACTIVATIONS)}")
         if self.dp_mode not in ('none', 'gc'): raise ValueError(f"dp_mode must be 'none' or 'gc' for DPMI, got {self.dp_mode!r}")
+        if self.accountant not in ACCOUNTANTS: raise ValueError(f"unknown accountant {self.accountant!r}; known: {', '.join(ACCOUNTANTS)}")
         if self.dp_mode == 'gc' and self.target_epsilon is None and self.noise_multiplier is None:
             raise ValueError("dp_mode='gc' needs target_epsilon or noise_multiplier")
         if not 0 < self.public_fraction < 1: raise ValueError(f"public_fraction must be in (0, 1), got {self.public_fraction}")
@@ -125,28 +128,58 @@ def dpmi_data(cfg:DPMIConfig)->tuple[ImageDataset, ImageDataset, ImageDataset]:
     if cfg.max_private: private = private.subset(range(min(cfg.max_private, len(private))))
     return public, private, test
 
-def public_model_for(cfg:DPMIConfig, private:ImageDataset|None=None, progress_bar:bool|None=None)->tuple[nn.Module, Path, LatentDataset|None]:
-    "(public model, its run folder, codes taken during its training or None)."
+def check_public_record(run:str|Path, # a public model's run folder
+                        private_record:dict, # `data_record` of the private part it is to be used with
+                       )->dict:
+    "The public run's record of the images it trained on, if it shares none with `private_record`; else a clear error."
+    run = Path(run); f = run/'data.json'
+    rec = read_json(f).get('public') if f.exists() else None
+    if not isinstance(rec, dict) or 'index' not in rec:
+        raise ValueError(f"public run {run} does not record which images it trained on (data.json has no 'public' data_record), so it "
+                         "cannot be shown to be disjoint from the private part; train it again with this version (train_public)")
+    k = records_overlap(rec, private_record)
+    if k:
+        pc = read_json(run/'config.json') if (run/'config.json').exists() else {}
+        raise ValueError(f"public run {run} trained on {k} of the {private_record['n']} private images of this run (data set "
+                         f"{rec['dataset']!r}; it was made with split_seed={pc.get('split_seed')!r}, public_fraction={pc.get('public_fraction')!r}), "
+                         "so its decoder would carry them out: use a public run made with this run's split_seed and public_fraction, "
+                         "or leave public_run=None to train one")
+    return rec
+
+def _during_public(cfg, private, run_dir, progress_bar):
+    "The during-train public model, trained in `run_dir/public`; its codes of `private` saved in `run_dir/private`."
+    run, codes_dir = run_dir/'public', run_dir/'private'
+    f, done = codes_dir/'latents_during.safetensors', (run_dir/'public'/'public_model.safetensors').exists()
+    if done and f.exists():
+        lat = LatentDataset.load(f)
+        if torch.equal(lat.index, private.index): return run, lat
+    ext = DuringTrainExtractor(private, steps=cfg.during_every, invert_steps=max(1, cfg.invert_steps // 5), lr=cfg.invert_lr, seed=cfg.seed)
+    # a finished GAN cannot replay the trajectory its codes followed, so it trains again; an AE's or VAE's codes come from its last encoder
+    train_public(public_config(cfg).replace(runs_root=str(run_dir), name='public'), resume=not (done and cfg.public_model == 'gan'),
+                 progress_bar=progress_bar, during=ext)
+    ext.save(codes_dir)
+    return run, ext.latents()
+
+def public_model_for(cfg:DPMIConfig, # the DPMI run's settings
+                     private:ImageDataset|None=None, # its private part (default: `dpmi_data(cfg)`'s)
+                     progress_bar:bool|None=None,
+                     run_dir:str|Path|None=None, # the DPMI run folder (during-train trains there; default: the one `cfg` names)
+                    )->tuple[nn.Module, Path, LatentDataset|None]:
+    "(public model, its run folder, codes taken during its training or None); refuses a public model that saw a private image."
+    if private is None: private = dpmi_data(cfg)[1]
     during = None
-    if cfg.public_run is not None:
-        run = Path(cfg.public_run)
-        model = load_public(run, cfg.device)
-    else:
-        pcfg = public_config(cfg)
-        if cfg.extract == 'during-train':
-            if private is None: raise ValueError("extract='during-train' needs the private images")
-            pcfg = pcfg.replace(name=run_name(pcfg) + f'_during{cfg.during_every}-{len(private)}')
-            during = DuringTrainExtractor(private, steps=cfg.during_every, invert_steps=max(1, cfg.invert_steps // 5), lr=cfg.invert_lr, seed=cfg.seed)
-        run = train_public(pcfg, progress_bar=progress_bar, during=during)
-        model = load_public(run, cfg.device)
+    if cfg.extract == 'during-train':
+        if cfg.public_run is not None:
+            raise ValueError(f"extract='during-train' takes the codes while the public model trains, so a DPMI run trains its own "
+                             f"(in its run folder's public/); public_run={cfg.public_run!r} cannot be used: leave it None, or extract by 'invert'")
+        run, during = _during_public(cfg, private, Path(run_dir) if run_dir is not None else Path(cfg.runs_root)/(cfg.name or run_name(cfg)), progress_bar)
+    else: run = Path(cfg.public_run) if cfg.public_run is not None else train_public(public_config(cfg), progress_bar=progress_bar)
+    model = load_public(run, cfg.device)
     if model.kind != cfg.public_model:
         raise ValueError(f"public run {run} holds a {model.kind!r} model but public_model={cfg.public_model!r}")
     if model.latent_dim != cfg.latent_dim:
         raise ValueError(f"latent_dim={cfg.latent_dim} does not match the public model's latent_dim={model.latent_dim} ({run})")
-    if cfg.extract == 'during-train':
-        f = run/'latents_during.safetensors'
-        if not f.exists(): raise FileNotFoundError(f"public run {run} has no latents_during.safetensors: it was not trained with a DuringTrainExtractor")
-        during = LatentDataset.load(f)
+    check_public_record(run, data_record(private, cfg.dataset, cfg.data_root))
     return model, run, during
 
 def private_codes(cfg:DPMIConfig, model:nn.Module, private:ImageDataset, during:LatentDataset|None=None)->LatentDataset:
@@ -212,13 +245,13 @@ def _train_cfg(cfg:DPMIConfig, run_dir:Path)->TrainConfig:
                        g_ema=cfg.g_ema, ms_weight=cfg.ms_weight, dp_mode=cfg.dp_mode, target_epsilon=cfg.target_epsilon if cfg.dp_mode != 'none' else None,
                        noise_multiplier=cfg.noise_multiplier, delta=cfg.delta, max_grad_norm=cfg.max_grad_norm, accountant=cfg.accountant,
                        epochs=cfg.epochs, batch_size=cfg.batch_size, lr_g=cfg.lr, lr_d=cfg.lr, beta1=cfg.beta1, seed=cfg.seed,
-                       g_device=cfg.device, log_every=10, sample_every=10**9, checkpoint_every=50, runs_root=str(run_dir), name='latent')
+                       reproducible_dp=cfg.reproducible_dp, g_device=cfg.device, log_every=10, sample_every=10**9, checkpoint_every=50, runs_root=str(run_dir), name='latent')
 
 def train_latent_gan(cfg:DPMIConfig, codes:LatentDataset, run_dir:Path, progress_bar:bool|None=None)->Trainer:
     "Train the latent DP-GAN on standardised `codes` into `run_dir/latent`; resumes from its checkpoint."
     tcfg = _train_cfg(cfg, run_dir)
     cbs = [LogCallback(tcfg.log_every), ProgressCallback(None if progress_bar is None else not progress_bar), CheckpointCallback(tcfg.checkpoint_every)]
-    return train(tcfg, callbacks=cbs, data=codes, models=latent_gan_models(cfg, codes.num_classes))
+    return train(tcfg, callbacks=cbs, data=codes, models=latent_gan_models(cfg, codes.num_classes), tuning=dpmi_tuning_note(cfg))
 
 def _inner(m:nn.Module)->nn.Module:
     "The model inside Opacus's `GradSampleModule` (which forwards submodules, not methods; its hooks sit on the layers)."
@@ -229,16 +262,22 @@ class VAETrainer:
     def __init__(self, cfg:DPMIConfig, codes:LatentDataset, run_dir:Path|None=None):
         self.cfg, self.data, self.run_dir = cfg, codes, run_dir
         self.tcfg = _train_cfg(cfg, run_dir or Path('.'))
-        seed_everything(cfg.seed)
+        seed_everything(cfg.seed)  # the model's initialisation and the VAE's own sampling noise; never the DP noise or sample
         self.n_classes = codes.num_classes
         self.G = LatentVAE(codes.latent_dim, cfg.noise_dim, cfg.hidden, cfg.activation, self.n_classes if cfg.conditional else 0)
         self.budget = resolve_budget(self.tcfg, len(codes))
         opt = torch.optim.Adam(self.G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
         self.priv = make_private(self.G, opt, codes, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier or 1., cfg.max_grad_norm,
-                                 cfg.accountant, cfg.seed)
+                                 cfg.accountant, cfg.seed, reproducible=cfg.reproducible_dp)
         self.step = 0
     @property
     def G_sample(self)->LatentVAE: return self.G
+    def plan(self)->dict:
+        "What fixes σ, q and T (and so ε): a checkpoint resumes only under the same plan."
+        c, b = self.cfg, self.budget
+        return {'dp_mode': c.dp_mode, 'target_epsilon': c.target_epsilon, 'noise_multiplier': b.noise_multiplier, 'sample_rate': b.sample_rate,
+                'steps': b.steps, 'n': len(self.data), 'epochs': c.epochs, 'batch_size': c.batch_size, 'delta': c.delta,
+                'accountant': c.accountant, 'max_grad_norm': c.max_grad_norm, 'reproducible_dp': c.reproducible_dp}
     def fit(self, progress_bar:bool|None=None, max_steps:int|None=None)->VAETrainer:
         c, T = self.cfg, self.budget.steps
         ck = self.run_dir/'checkpoints'/'last.pt' if self.run_dir else None
@@ -247,13 +286,14 @@ class VAETrainer:
         if log: log.truncate(self.step)
         bar = progress(total=T, desc=f"DP-VAE {c.dp_mode}", initial=self.step, disable=None if progress_bar is None else not progress_bar)
         while self.step < T and (max_steps is None or self.step < max_steps):
-            x, y = self.priv.batch(self.step)
+            x, y = self.priv.batch()
             y = y if c.conditional else None
             if len(x) == 0 and c.dp_mode == 'none': self.step += 1; bar.update(1); continue  # nothing to learn from (DP steps add noise alone)
             out = self.priv.step(lambda m: _inner(m).loss(x, y, c.beta_kl).mean())
             self.step += 1; bar.update(1)
-            if log and (self.step % 10 == 0 or self.step == T):
-                log.log(step=self.step, loss=out['loss_d_real'], epsilon=self.priv.epsilon(c.delta) if c.dp_mode != 'none' else None)
+            if log and (self.step % 10 == 0 or self.step == T):  # the ELBO of a private batch only without DP: the seam returns it then alone
+                log.log(step=self.step, **({'loss': out['loss_d_real']} if 'loss_d_real' in out else {}),
+                        epsilon=self.priv.epsilon(c.delta) if c.dp_mode != 'none' else None)
             if ck is not None and (self.step % 50 == 0 or self.step == T): self._save(ck)
         bar.close()
         if ck is not None: self._save(ck)
@@ -263,14 +303,21 @@ class VAETrainer:
         po = self.priv.optimizer
         torch.save({'G': self.G.state_dict(), 'opt': getattr(po, 'original_optimizer', po).state_dict(), 'step': self.step,
                     'n_steps': self.priv.n_steps, 'accountant_history': [list(h) for h in (self.priv.accountant.history if self.priv.accountant else [])],
-                    'torch_rng': torch.get_rng_state()}, path)
+                    'torch_rng': torch.get_rng_state(), 'dp_rng': self.priv.rng_state(), 'plan': json.dumps(self.plan())}, path)
         write_json(self.run_dir/'privacy.json', {**self.report().to_dict(), 'planned_steps': self.budget.steps})
     def _load(self, path:Path):
         s = torch.load(path, map_location='cpu', weights_only=True)
+        if 'plan' not in s or 'dp_rng' not in s:
+            raise ValueError(f"checkpoint {path} records neither its privacy plan nor its DP randomness (an older version): "
+                             "it cannot be resumed safely; start again (dpmi(..., resume=False))")
+        saved, now = json.loads(s['plan']), self.plan()
+        diff = [k for k in now if saved.get(k) != now[k]]
+        if diff: raise ValueError(f"checkpoint {path} was made under another privacy plan: " + ', '.join(f"{k}={saved.get(k)!r} (now {now[k]!r})" for k in diff)
+                                  + "; resuming would change σ, q or T and the ε of its privacy.json; use another name, or resume=False to start again")
         self.G.load_state_dict(s['G']); po = self.priv.optimizer; getattr(po, 'original_optimizer', po).load_state_dict(s['opt'])
         self.step, self.priv.n_steps = s['step'], s['n_steps']
         if self.priv.accountant is not None: self.priv.accountant.history = [tuple(h[:2]) + (int(h[2]),) for h in s['accountant_history']]
-        torch.set_rng_state(s['torch_rng'])
+        torch.set_rng_state(s['torch_rng']); self.priv.load_rng_state(s['dp_rng'])
     def report(self)->PrivacyReport: return self.priv.report(self.cfg.delta)
 
 # %% ../nbs/07_dpmi.ipynb #3246fca1
@@ -306,66 +353,115 @@ class DPMIRun:
         return self.G(z.to(self.g_dev), None if y is None else torch.as_tensor(y).to(self.g_dev)).cpu()
 
 # %% ../nbs/07_dpmi.ipynb #894bb752
+DPMI_TUNED = {'gan': ('ms_weight',), 'vae': ('lr',)}  # per latent model: the defaults a trial on private data picked
+DPMI_TUNED_ON = {'dataset': 'mnist-5k', 'test_fraction': 0.2, 'public_fraction': 0.5, 'split_seed': 0}  # (any max_private: a part of it)
+DPMI_TUNED_HOW = ("DPMI's defaults ms_weight=1 (latent GAN; 0, 1 and 2 tried) and lr=3e-3 (DP-VAE; 1e-3 and 3e-3 tried) were chosen by "
+                  "comparing DP runs trained on mnist-5k's private part (split_seed 0, public_fraction 0.5), one seed each, by classifier-FID, "
+                  "IS and TSTR (07_dpmi); choosing the best of several DP runs costs more than one run's ε, and that selection is NOT accounted")
+
+def dpmi_tuning_note(cfg:DPMIConfig)->dict:
+    "`tuning_note` for a DPMI run: the tuned defaults of its latent model that it kept, and whether its private part is the one they were tuned on."
+    base = DPMIConfig(latent_model=cfg.latent_model)  # the DP-VAE's default lr differs from the latent GAN's
+    kept = [k for k in DPMI_TUNED[cfg.latent_model] if getattr(cfg, k) == getattr(base, k)]
+    same = all(getattr(cfg, k) == v for k, v in DPMI_TUNED_ON.items())
+    return {'tuned_on_private': bool(kept) and same, 'fields_at_tuned_defaults': kept, 'tuned_on': DPMI_TUNED_ON, 'how': DPMI_TUNED_HOW,
+            'this_run': ('kept tuned defaults on the very private part they were tuned on: the selection is a privacy leak the ε does not count'
+                         if kept and same else 'the tuned defaults were chosen on other data than this run\'s private part' if kept
+                         else 'no tuned default kept')}
+
 def _write_samples(run:DPMIRun, path:Path):
     r = run.report(); eps = 'no DP' if r.mode == 'none' else f"ε={r.epsilon:.2f}"
     save_grid(run.sample(100), path, nrow=run.n_classes if run.G.cond != 'none' else 10, title=f"{run.cfg.arch}, {eps}")
+
+DPMI_RELEASE = ('generator.safetensors', 'config.json', 'public.json', 'privacy.json', 'samples.png')  # of the DPMI run folder
+PUBLIC_RELEASE = ('public_model.safetensors', 'config.json')  # of the public model's run folder: the decoder, under public/ in a bundle
 
 def dpmi(cfg:DPMIConfig, # the whole pipeline's settings
          resume:bool=True, # continue a stopped run (each finished step is kept)
          progress_bar:bool|None=None, # None: on unless DPGAN_NO_PROGRESS=1
         )->DPMIRun:
     "Run DPMI (public model, codes, DP latent model, decoding) into a run folder; returns the loaded run."
+    import shutil
     from safetensors.torch import save_file
-    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)
+    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name); priv_dir = run_dir/'private'
     if not resume:
-        for f in ('latents.safetensors', 'public.json'): (run_dir/f).unlink(missing_ok=True)
-        import shutil; shutil.rmtree(run_dir/'latent', ignore_errors=True)
+        for f in ('public.json', 'generator.safetensors', 'samples.png', 'privacy.json'): (run_dir/f).unlink(missing_ok=True)
+        for d in ('private', 'latent', 'public'): shutil.rmtree(run_dir/d, ignore_errors=True)
     public, private, test = dpmi_data(cfg)
-    model, pub_run, during = public_model_for(cfg, private, progress_bar)
-    lat_file = run_dir/'latents.safetensors'
+    model, pub_run, during = public_model_for(cfg, private, progress_bar, run_dir)   # refuses a public model that saw a private image
+    write_json(run_dir/'data.json', {'private': data_record(private, cfg.dataset, cfg.data_root), 'test': data_record(test, cfg.dataset, cfg.data_root),
+                                     'public': read_json(pub_run/'data.json')['public']})
+    lat_file = priv_dir/'latents.safetensors'
     if lat_file.exists(): codes = LatentDataset.load(lat_file)
     else:
-        t0 = time.time(); codes = private_codes(cfg, model, private, during)
-        codes.save(lat_file); write_json(run_dir/'extract.json', {'method': cfg.extract, 'seconds': round(time.time() - t0, 2), 'n': len(codes)})
+        t0 = time.time(); codes = private_codes(cfg, model, private, during); secs = time.time() - t0
+        err = reconstruction_error(model, codes.codes[:500], private.images[:500])   # un-noised statistics of private images: private/
+        priv_dir.mkdir(exist_ok=True); codes.save(lat_file)
+        write_json(priv_dir/'extract.json', {'method': cfg.extract, 'seconds': round(secs, 2), 'n': len(codes),
+                                             'private_recon_mse': float(err.mean()), 'recon_mse_of': min(500, len(codes))})
     if not torch.equal(codes.index, private.index): raise ValueError(f"{lat_file} holds codes of other images; delete it or use resume=False")
     check_latents(model, codes)
-    mu, s = code_scale(model, public)
-    err = reconstruction_error(model, codes.codes[:500], private.images[:500])
-    write_json(run_dir/'public.json', {'run': str(pub_run), 'kind': model.kind, 'latent_dim': model.latent_dim,
-                                       'private_recon_mse': float(err.mean()), 'code_mu': mu.tolist(), 'code_scale': s.tolist()})
+    mu, s = code_scale(model, public)   # public codes only
+    rec = read_json(run_dir/'data.json')['public']
+    write_json(run_dir/'public.json', {'run': str(pub_run), 'kind': model.kind, 'latent_dim': model.latent_dim, 'img_shape': list(model.img_shape),
+                                       'classes': list(private.classes), 'code_mu': mu.tolist(), 'code_scale': s.tolist(),
+                                       'public_record': {k: rec[k] for k in ('dataset', 'n', 'index_sha256')}})
     std = LatentDataset((codes.codes - mu) / s, codes.labels, codes.name, codes.classes, codes.index)
     if cfg.latent_model == 'gan':
         tr = train_latent_gan(cfg, std, run_dir, progress_bar); latent, rep = tr.G_sample, tr.report()
     else:
         (run_dir/'latent').mkdir(exist_ok=True)
         tr = VAETrainer(cfg, std, run_dir/'latent').fit(progress_bar); latent, rep = tr.G_sample, tr.report()
-    write_json(run_dir/'privacy.json', {**rep.to_dict(), 'planned_steps': tr.budget.steps, 'note': 'DP-SGD on the private codes; '
-               'one code per private image (record-level extraction); the public model and decoding are post-processing'})
+    write_privacy(run_dir, rep, DPMI_RELEASE, dpmi_tuning_note(cfg), planned_steps=tr.budget.steps,
+                  public_decoder=[f'public/{f}' for f in PUBLIC_RELEASE],
+                  note=('DP-SGD on the private codes; one code per private image (record-level extraction); the public model, trained on '
+                        'public images only (its data record shares none with the private part), and decoding are post-processing'))
     save_file({k: v.detach().cpu().contiguous() for k, v in latent.state_dict().items()}, str(run_dir/'generator.safetensors'))
     run = DPMIRun(cfg, DPMIGenerator(copy.deepcopy(latent).eval(), model, mu, s).to(cfg.device), private, run_dir, rep)
     _write_samples(run, run_dir/'samples.png')
     return run
 
 # %% ../nbs/07_dpmi.ipynb #ba89e1cd
-def load_dpmi(run_dir:str|Path, device='cpu', need_d:bool=False)->DPMIRun:
-    "A finished DPMI run from its folder."
+def _dpmi_generator(cfg:DPMIConfig, gen_file:Path, public_dir:Path, pj:dict, device='cpu')->DPMIGenerator:
+    "The DPMI generator from the latent model's weights, the public decoder's run folder (or bundle part) and `public.json`."
     from safetensors.torch import load_file
+    model, k = load_public(public_dir, device), len(pj['classes'])
+    latent = latent_gan_models(cfg, k)[0] if cfg.latent_model == 'gan' else LatentVAE(cfg.latent_dim, cfg.noise_dim, cfg.hidden, cfg.activation, k if cfg.conditional else 0)
+    latent.load_state_dict(load_file(str(gen_file)))
+    return DPMIGenerator(latent.eval(), model, torch.tensor(pj['code_mu']), torch.tensor(pj['code_scale'])).to(device)
+
+def load_dpmi(run_dir:str|Path, device='cpu', need_d:bool=False)->DPMIRun:
+    "A finished DPMI run from its folder (on the data owner's machine: it loads the private part for evaluation)."
     run_dir = Path(run_dir)
     raw = open_run_dir(run_dir, ('config.json', 'public.json', 'privacy.json', 'generator.safetensors'))
     if raw.get('_job') != 'dpmi': raise ValueError(f"{run_dir} is a {raw.get('_job')!r} run, not a DPMI run")
     cfg = DPMIConfig.from_dict(raw).replace(device=str(device))
     pj = read_json(run_dir/'public.json')
-    model = load_public(pj['run'], device)
+    if 'classes' not in pj: raise ValueError(f"{run_dir}/public.json was written by an older dpgan_nb (no 'classes'): run dpmi on it again")
     _, private, _ = dpmi_data(cfg)
-    k = private.num_classes if cfg.conditional else 0
-    latent = latent_gan_models(cfg, private.num_classes)[0] if cfg.latent_model == 'gan' else LatentVAE(cfg.latent_dim, cfg.noise_dim, cfg.hidden, cfg.activation, k)
-    latent.load_state_dict(load_file(str(run_dir/'generator.safetensors')))
     p = read_json(run_dir/'privacy.json')
-    rep = PrivacyReport(**{f: p.get(f) for f in PrivacyReport.__dataclass_fields__})
-    G = DPMIGenerator(latent.eval(), model, torch.tensor(pj['code_mu']), torch.tensor(pj['code_scale'])).to(device)
-    return DPMIRun(cfg, G, private, run_dir, rep)
+    rep = PrivacyReport(**{f: p[f] for f in PrivacyReport.__dataclass_fields__ if f in p})
+    return DPMIRun(cfg, _dpmi_generator(cfg, run_dir/'generator.safetensors', Path(pj['run']), pj, device), private, run_dir, rep)
 
 _metrics.RUN_LOADERS['dpmi'] = load_dpmi
+
+@register_release('dpmi')
+def _dpmi_release(run_dir:Path)->list:
+    "The latent generator, what decodes its codes (the public decoder, the public code scale), `privacy.json` and samples."
+    missing = [f for f in DPMI_RELEASE + ('data.json',) if not (run_dir/f).exists()]
+    if missing: raise FileNotFoundError(f"run folder {run_dir} lacks {', '.join(missing)}: the DPMI run has not finished")
+    pub = Path(read_json(run_dir/'public.json')['run'])
+    check_public_record(pub, read_json(run_dir/'data.json')['private'])  # its decoder leaves with the bundle: it must have seen no private image
+    return [(run_dir/f, f) for f in DPMI_RELEASE] + [(pub/f, f'public/{f}') for f in PUBLIC_RELEASE]
+
+@register_sampler('dpmi')
+def _dpmi_sampler(path:Path, device='cpu')->GeneratorSampler:
+    "A DPMI run's generator from its run folder, or from its bundle alone (the decoder under `public/`)."
+    raw = open_run_dir(path, ('config.json', 'public.json', 'generator.safetensors'))
+    cfg, pj = DPMIConfig.from_dict(raw).replace(device=str(device)), read_json(path/'public.json')
+    public_dir = path/'public' if (path/'release.json').exists() else Path(pj['run'])
+    G = _dpmi_generator(cfg, path/'generator.safetensors', public_dir, pj, device)
+    return GeneratorSampler(G, pj['classes'], read_json(path/'privacy.json') if (path/'privacy.json').exists() else {}, path.name)
 
 # %% ../nbs/07_dpmi.ipynb #4adec0ed
 SWEEP_JOBS = {'dpmi': DPMIConfig, 'train': TrainConfig}

@@ -336,12 +336,16 @@ class DuringTrainExtractor:
         if self.codes is None: raise ValueError("no codes yet: the extractor has not been called by a training run")
         return LatentDataset(self.codes, self.labels, name or f"{self.name}:during-train", self.classes, self.index)
 
-    def save(self, run_dir:str|Path)->Path:
-        "Write `latents_during.safetensors` and `extract_log.csv` into `run_dir`."
-        run_dir = Path(run_dir); self.latents().save(run_dir/'latents_during.safetensors')
-        with open(run_dir/'extract_log.csv', 'w', newline='') as f:
+    def save(self, folder:str|Path)->Path:
+        "Write `latents_during.safetensors` and `extract_log.csv` into `folder`, a private one (never a public model's run folder)."
+        folder = Path(folder)
+        if (folder/'config.json').exists() and read_json(folder/'config.json').get('_job') == 'public':
+            raise ValueError(f"{folder} is a public model's run folder: the codes of private images must not go there; "
+                             "save them into a private folder (DPMI: its run folder's private/)")
+        folder.mkdir(parents=True, exist_ok=True); self.latents().save(folder/'latents_during.safetensors')
+        with open(folder/'extract_log.csv', 'w', newline='') as f:
             w = csv.DictWriter(f, ['step', 'recon_mse', 'recon_mse_max']); w.writeheader(); w.writerows(self.log)
-        return run_dir/'latents_during.safetensors'
+        return folder/'latents_during.safetensors'
 
 # %% ../nbs/06_inversion.ipynb #a9870a89
 _RESUME_FREE = ('epochs', 'name', 'runs_root')  # settings that may change between a run and its resumption
@@ -411,14 +415,14 @@ def gan_train_config(cfg:PublicConfig, run_dir:str|Path)->TrainConfig:
     return TrainConfig(dataset=cfg.dataset, data_root=cfg.data_root, test_fraction=cfg.test_fraction, arch=cfg.gan_arch,
                        latent_dim=cfg.latent_dim, ngf=cfg.width, ndf=cfg.width, g_activation=cfg.activation, conditional=False,
                        dp_mode='none', target_epsilon=None, epochs=cfg.epochs, batch_size=cfg.batch_size, lr_g=cfg.lr, lr_d=cfg.lr,
-                       seed=cfg.seed, runs_root=str(run_dir), name='gan')
+                       seed=cfg.seed, reproducible_dp=True, runs_root=str(run_dir), name='gan')  # public images, no DP: batches from the seed
 
 def _train_gan(cfg, run_dir, public, resume, progress_bar, during):
     tcfg = gan_train_config(cfg, run_dir)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed); G, D = build_public_gan(cfg.gan_arch, public.image_shape, cfg.latent_dim, cfg.activation, cfg.width)
     cbs = default_callbacks(tcfg, progress_bar) + ([_ExtractCallback(during)] if during is not None else [])
-    tr = train(tcfg, resume=resume, callbacks=cbs, data=public, models=(G, D))   # public images only
+    tr = train(tcfg, resume=resume, callbacks=cbs, data=public, models=(G, D), data_part='public')   # public images only
     return GANDecoder(copy.deepcopy(tr.G_sample)).eval()
 
 def _weights(model)->dict:
@@ -431,15 +435,15 @@ def _codes(model, images):
 def train_public(cfg:PublicConfig, # what to train
                  resume:bool=True, # continue from the run folder's checkpoint if there is one
                  progress_bar:bool|None=None, # None: on unless DPGAN_NO_PROGRESS=1
-                 during:DuringTrainExtractor|None=None, # refresh private codes during training (saved with the run)
+                 during:DuringTrainExtractor|None=None, # refresh private codes during training (kept in it, never in the run folder)
                 )->Path:
     "Train the public model of `cfg` on public images only; returns the run folder."
     from safetensors.torch import save_file
     if resume: _check_resumable(cfg, Path(cfg.runs_root)/(cfg.name or run_name(cfg)))
     run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)
     public, private, test = public_data(cfg)
-    write_json(run_dir/'data.json', {'dataset': cfg.dataset, 'n_public': len(public), 'n_private': len(private), 'n_test': len(test),
-                                     'public_index': public.index.tolist()})
+    write_json(run_dir/'data.json', {'public': data_record(public, cfg.dataset, cfg.data_root),   # exactly the records it trains on
+                                     'test': data_record(test, cfg.dataset, cfg.data_root)})      # and those its metrics show
     fit = _train_gan if cfg.model == 'gan' else _train_autoencoder
     model = fit(cfg, run_dir, public, resume, progress_bar, during)
     save_file(_weights(model), str(run_dir/'public_model.safetensors'),
@@ -453,7 +457,6 @@ def train_public(cfg:PublicConfig, # what to train
     write_json(run_dir/'metrics.json', {'recon_mse_public': float(err[:m].mean()), 'recon_mse_test': float(err[m:].mean()), 'n_eval': m,
                                         'method': 'encoder' if model.kind != 'gan' else 'invert (200 steps, 2 restarts)'})
     if model.kind in ('vae', 'gan'): save_grid(model.sample(100, torch.Generator().manual_seed(12345)), run_dir/'samples.png', title=f"{cfg.model} samples")
-    if during is not None: during.save(run_dir)
     return run_dir
 
 # %% ../nbs/06_inversion.ipynb #0b4bc0c1
@@ -487,6 +490,6 @@ def extract_latents(model:nn.Module, # a public model (`load_public`)
     check_extraction(model, method)
     if method == 'during-train':
         raise ValueError("method 'during-train' extracts while the public model trains: pass "
-                         "during=DuringTrainExtractor(private) to train_public and load its latents_during.safetensors")
+                         "during=DuringTrainExtractor(private) to train_public and take its codes from the extractor (.latents())")
     codes = encode_latents(model, private.images, **kw) if method == 'encoder' else invert(model, private.images, **kw)[0]
     return LatentDataset(codes, private.labels, f"{private.name}:{method}", private.classes, private.index)

@@ -23,7 +23,7 @@ __all__ = ['STUDY_SIZES', 'STUDIES', 'EPSILONS', 'STUDY_ACTIVATIONS', 'CLIP_NORM
            'study_config', 'study_spec', 'baseline_spec', 'read_results', 'family', 'results_table', 'plot_metric_vs',
            'plot_generations', 'generations_by_eps', 'class_entropy', 'mode_collapse', 'plot_mode_collapse',
            'extraction_comparison', 'plot_extraction', 'metric_explorer', 'run_title', 'run_browser',
-           'snapshot_browser', 'extraction_browser', 'run_study', 'run_studies']
+           'snapshot_browser', 'extraction_browser', 'tune_on_public', 'run_study', 'run_studies']
 
 # %% ../nbs/08_studies.ipynb #5cd77bbb
 STUDY_SIZES = ('tiny', 'small', 'full')
@@ -187,7 +187,7 @@ def mode_collapse(cfg:PublicConfig, # a public GAN's settings (model='gan')
     tcfg = gan_train_config(cfg, run_dir)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed); models = build_public_gan(cfg.gan_arch, public.image_shape, cfg.latent_dim, cfg.activation, cfg.width)
-    train(tcfg, resume=False, callbacks=[ProgressCallback(None if progress_bar is None else not progress_bar), snaps], data=public, models=models)
+    train(tcfg, resume=False, callbacks=[ProgressCallback(None if progress_bar is None else not progress_bar), snaps], data=public, models=models, data_part='public')
     clf = feature_extractor('classifier', weights=dataset_classifier(cfg.dataset, cfg.data_root))  # the data set's own classifier
     out = []
     for step, x in snaps.snaps:
@@ -320,6 +320,33 @@ def extraction_browser(comp:dict, save_to:str|Path|None=None):
     controls = {'methods': w.SelectMultiple(options=methods, value=tuple(methods), description='methods')}
     return _panel(controls, lambda: plot_extraction({'original': comp['original'], **{k: comp[k] for k in controls['methods'].value}},
                                                     'originals and reconstructions'), save_to)
+
+# %% ../nbs/08_studies.ipynb #8375cefa
+def tune_on_public(spec:str|Path|dict, # a sweep of `train` runs (`read_grid`); its base sets `public_fraction`
+                   metric:str='fid', # a column of the results ('fid', 'is', 'tstr_logreg', 'pr_f1', ...)
+                   higher_is_better:bool|None=None, # default: lower is better for FID, higher for the rest
+                   progress_bar:bool|None=None, device:str='cpu')->dict:
+    "Choose hyperparameters on public data only: the grid trains on the public part, scored on held-out data; returns the private run's config."
+    from dpgan_nb.metrics import _flat
+    spec = read_grid(spec)
+    if spec['job'] != 'train': raise ValueError(f"tune_on_public tunes `train` runs, got job {spec['job']!r}")
+    if spec['base'].get('public_fraction') is None and 'public_fraction' not in spec['grid']:
+        raise ValueError("tune_on_public needs base.public_fraction: the share of the training split that is public and tuned on")
+    if 'train_on' in spec['grid'] or spec['base'].get('train_on', 'public') != 'public':
+        raise ValueError("tune_on_public sets train_on='public' itself; remove train_on from the sweep")
+    spec = {**spec, 'base': {**spec['base'], 'train_on': 'public'}}
+    hib = metric != 'fid' if higher_is_better is None else higher_is_better
+    scores = []
+    for r in sweep(spec, progress_bar, device):
+        run = Path(r['run'])
+        if read_json(run/'data.json')['trained_on'] != 'public': raise RuntimeError(f"{run} did not train on the public part")
+        row = _flat(read_json(run/'metrics.json')['metrics'])
+        if metric not in row: raise ValueError(f"metric {metric!r} is not in {run}'s results; known: {', '.join(row)} (set the sweep's evaluate.metrics)")
+        scores.append((run, float(row[metric])))
+    best = (max if hib else min)(scores, key=lambda s: s[1])
+    cfg = TrainConfig.from_dict(read_json(best[0]/'config.json')).replace(train_on='private', name=None)
+    return {'config': cfg, 'chosen': str(best[0]), 'metric': metric, 'scores': [(str(r), s) for r, s in scores],
+            'privacy': 'chosen from runs on the public part, scored on the held-out test split: no private record was used, so the choice costs no ε'}
 
 # %% ../nbs/08_studies.ipynb #f485d412
 def run_study(study:str, # 'eps', 'activation', 'clip', 'mode_collapse' or 'extraction'

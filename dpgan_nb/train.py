@@ -478,7 +478,8 @@ class CheckpointCallback(Callback):
     def on_start(self, tr): self.last = tr.step // self.every
     def _save(self, tr):
         save_checkpoint(tr, tr.run_dir/'checkpoints'/'last.pt')
-        write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning_note(tr.cfg), planned_steps=tr.budget.steps, stop_reason=tr.stop_reason,
+        tuning = getattr(tr, 'tuning', None) or tuning_note(tr.cfg)
+        write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning, planned_steps=tr.budget.steps, stop_reason=tr.stop_reason,
                       trained_on=getattr(tr.cfg, 'train_on', 'private'))
     def on_round(self, tr, logs):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
@@ -496,6 +497,8 @@ def train(cfg:TrainConfig, # what to train
           progress_bar:bool|None=None, # None: on unless DPGAN_NO_PROGRESS=1
           data:ImageDataset|None=None, # the private training data (None: `private_data(cfg)`)
           models:tuple|None=None, # (G, D) instead of `build_gan`'s
+          data_part:str='private', # what `data` is, for `data.json`: 'private', or 'public' (a public model's training)
+          tuning:dict|None=None, # the tuning disclosure for privacy.json (default: `tuning_note(cfg)`)
          )->Trainer:
     "Train a (DP) GAN as `cfg` says; returns the trainer, whose `run_dir` holds the results."
     rank, world = dist_info()
@@ -508,10 +511,12 @@ def train(cfg:TrainConfig, # what to train
         dist.barrier()  # rank 0 has made the folder
     cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
     if max_steps is not None: cbs.append(_StopAt(max_steps))
-    private, public, test = data, None, None
-    if data is None: data, private, public, test = run_parts(cfg)
+    if data_part not in ('private', 'public'): raise ValueError(f"data_part must be 'private' or 'public', got {data_part!r}")
+    if data is None: data, private, public, test = run_parts(cfg); trained_on = cfg.train_on
+    else: private, public, test, trained_on = (data, None, None, 'private') if data_part == 'private' else (None, data, None, 'public')
     tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)
-    if rank == 0: write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=cfg.train_on)
+    tr.tuning = tuning
+    if rank == 0: write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=trained_on)
     ck = run_dir/'checkpoints'/'last.pt'
     if resume and ck.exists(): load_checkpoint(tr, ck)
     return tr.fit()
