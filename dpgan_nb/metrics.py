@@ -21,12 +21,13 @@ from .train import *
 # %% auto #0
 __all__ = ['CLASSIFIER_WEIGHTS', 'FEATURE_BACKENDS', 'FID_HELPER_INPUT_RANGE', 'INCEPTION_WEIGHTS', 'MNIST_FAMILY',
            'DOWNSTREAM_MODELS', 'EVAL_METRICS', 'RUN_LOADERS', 'SmallCNN', 'predict', 'accuracy', 'fit_classifier',
-           'classifier_path', 'save_classifier', 'load_classifier', 'FeatureExtractor', 'register_backend', 'to_rgb',
-           'inception_ts_path', 'inception_weights_path', 'feature_extractor', 'available_backends',
-           'dataset_classifier', 'feature_stats', 'fid_from_stats', 'check_rank', 'fid', 'real_split',
-           'reference_stats', 'inception_score', 'f1', 'precision_recall', 'discriminator_precision_recall',
-           'downstream_utility', 'adversarial_logits', 'discriminator_scores', 'membership_attack', 'white_box_mia',
-           'black_box_mia', 'load_run', 'run_samples', 'generate', 'evaluate']
+           'classifier_path', 'save_classifier', 'classifier_info', 'load_classifier', 'FeatureExtractor',
+           'register_backend', 'to_rgb', 'inception_ts_path', 'inception_weights_path', 'feature_extractor',
+           'available_backends', 'dataset_classifier', 'feature_stats', 'fid_from_stats', 'check_rank', 'fid',
+           'run_split', 'real_split', 'reference_stats', 'inception_score', 'f1', 'precision_recall',
+           'discriminator_precision_recall', 'downstream_utility', 'adversarial_logits', 'discriminator_scores',
+           'membership_attack', 'white_box_mia', 'black_box_mia', 'load_run', 'run_samples', 'labeller_records',
+           'generate', 'eval_split', 'label_note', 'evaluate']
 
 # %% ../nbs/05_metrics.ipynb #20f83e8b
 class SmallCNN(nn.Module):
@@ -92,24 +93,35 @@ def classifier_path()->Path:
     "Where the packaged MNIST classifier's weights live (`dpgan_nb/assets/`)."
     return Path(str(importlib.resources.files('dpgan_nb')/'assets'/CLASSIFIER_WEIGHTS))
 
-def save_classifier(model:SmallCNN, path:str|Path, **info)->Path:
-    "Write `model`'s weights and architecture (plus `info`) as safetensors."
+def save_classifier(model:SmallCNN, path:str|Path,
+                    trained_on:dict|Sequence[dict]|None=None, # `data_record`s of every image it learnt from (fitting and early stopping)
+                    **info)->Path:
+    "Write `model`'s weights and architecture (plus `info` and the records it was trained on) as safetensors."
     from safetensors.torch import save_file
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     meta = {k: str(v) for k, v in {**model.config, **info}.items()}
+    if trained_on is not None: meta['trained_on'] = json.dumps([trained_on] if isinstance(trained_on, dict) else list(trained_on))
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path), metadata=meta)
     return path
 
-def load_classifier(path:str|Path|None=None, # a file from `save_classifier` (default: the packaged MNIST one)
-                    device='cpu')->SmallCNN:
-    "A `SmallCNN` from safetensors weights, in eval mode."
+def classifier_info(path:str|Path|None=None, # a file from `save_classifier` (default: the packaged MNIST one)
+                   )->dict:
+    "A classifier file's metadata; `trained_on` is its list of `data_record`s, or None when the file does not record them."
     from safetensors import safe_open
-    from safetensors.torch import load_file
     path = Path(path) if path is not None else classifier_path()
     if not path.exists():
         raise FileNotFoundError(f"classifier weights {path} do not exist; train them with nbs/05a_classifier.ipynb "
                                 f"(nbdev_test --path nbs/05a_classifier.ipynb --flags slow)")
-    with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+    with safe_open(str(path), 'pt') as f: meta = dict(f.metadata() or {})
+    meta['trained_on'] = json.loads(meta['trained_on']) if 'trained_on' in meta else None
+    return meta
+
+def load_classifier(path:str|Path|None=None, # a file from `save_classifier` (default: the packaged MNIST one)
+                    device='cpu')->SmallCNN:
+    "A `SmallCNN` from safetensors weights, in eval mode."
+    from safetensors.torch import load_file
+    path = Path(path) if path is not None else classifier_path()
+    meta = classifier_info(path)
     cfg = {k: int(meta[k]) for k in ('n_classes', 'in_channels', 'width', 'n_features') if k in meta}
     m = SmallCNN(**cfg); m.load_state_dict(load_file(str(path))); return m.to(device).eval()
 
@@ -246,7 +258,8 @@ def dataset_classifier(dataset:str, # a name `load_dataset` knows
     n_val = max(1, len(idx) // 10)
     print(f"training the {dataset} classifier backend on {len(idx) - n_val} real training images (once; cached at {path})")
     m, info = fit_classifier(tr.subset(idx[n_val:]), tr.subset(idx[:n_val]), epochs, seed=seed, device=device)
-    return save_classifier(m, path, dataset=dataset, val_accuracy=info['val_accuracy'], n_train=len(idx) - n_val)
+    return save_classifier(m, path, trained_on=data_record(tr.subset(idx), dataset, data_root), dataset=dataset,
+                           val_accuracy=info['val_accuracy'], n_train=len(idx) - n_val)
 
 # %% ../nbs/05_metrics.ipynb #538cf489
 def feature_stats(feats)->tuple[np.ndarray, np.ndarray]:
@@ -278,11 +291,19 @@ def fid(feats_a, # features of one set, (N_a, D)
     return fid_from_stats(*feature_stats(fa), *feature_stats(fb))
 
 # %% ../nbs/05_metrics.ipynb #c9afb0fd
-def real_split(dataset:str='mnist-5k', split:str='test', data_root:str|None=None)->ImageDataset:
-    "The real images of `dataset`'s 'train' (private) or 'test' (held-out) split, as `private_data` makes them."
+def run_split(cfg:Config, # a run's configuration (`TrainConfig`, `DPMIConfig`, ...): its data set and split fields
+              split:str='test', # 'test' (held out) or 'train' (the private part; a DPMI run's `max_private` is not applied)
+             )->ImageDataset:
+    "The real images of a run's own split, cut by `split_data` from the run's dataset, data_root, test_fraction, public_fraction, split_seed, max_samples and seed."
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    tr, te = private_data(TrainConfig(dataset=dataset, data_root=data_root))
-    return tr if split == 'train' else te
+    f = lambda k, default=None: getattr(cfg, k, default)
+    _, private, test = split_data(cfg.dataset, f('data_root'), f('test_fraction', 0.2), f('public_fraction'), None,
+                                  f('split_seed', 0), f('max_samples'), f('seed', 0))
+    return private if split == 'train' else test
+
+def real_split(dataset:str='mnist-5k', split:str='test', data_root:str|None=None)->ImageDataset:
+    "`dataset`'s default split (`run_split` of `TrainConfig(dataset=...)`): the data set's, not a given run's; use `run_split(cfg)` for a run."
+    return run_split(TrainConfig(dataset=dataset, data_root=data_root), split)
 
 def reference_stats(dataset:str='mnist-5k', # a name `load_dataset` knows
                     split:str='test', # 'train' or 'test'
@@ -292,15 +313,17 @@ def reference_stats(dataset:str='mnist-5k', # a name `load_dataset` knows
                     max_samples:int|None=None, # use only the first N images of the split
                     data_root:str|None=None, weights:str|Path|None=None,
                     refresh:bool=False, # recompute even when cached
+                    images:ImageDataset|None=None, # the split itself (a run's own, `run_split(cfg)`); default: `real_split(dataset, split)`
                    )->dict:
-    "(mu, sigma, n) of a real split's features under `backend`, cached on disk."
+    "(mu, sigma, n) of a real split's features under `backend`, cached on disk per split (by its records) and backend."
     ext = feature_extractor(backend, device, weights)
+    ds = images if images is not None else real_split(dataset, split, data_root)
+    rec = data_record(ds, dataset, data_root)['index_sha256'][:12]
     cache = Path(cache_dir or os.environ.get('DPGAN_FID_STATS', 'data/fid_stats'))
-    key = '_'.join([dataset, split, ext.name] + ([f'n{max_samples}'] if max_samples else []))
+    key = '_'.join([dataset, split, rec, ext.name] + ([f'n{max_samples}'] if max_samples else []))
     path = cache/(''.join(c if c.isalnum() or c in '-_.=' else '-' for c in key) + '.npz')
     if path.exists() and not refresh:
         with np.load(path) as f: return {'mu': f['mu'], 'sigma': f['sigma'], 'n': int(f['n']), 'backend': ext.name, 'path': path}
-    ds = real_split(dataset, split, data_root)
     x = ds.images[:max_samples] if max_samples else ds.images
     mu, sigma = feature_stats(ext(x)); path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, mu=mu, sigma=sigma, n=len(x))
@@ -484,31 +507,98 @@ def load_run(run_dir:str|Path, # a run folder (`train`, or a job registered in `
     tr.run_dir = run_dir
     return tr
 
-def run_samples(tr:Trainer, n:int, seed:int=0, label_backend:str='classifier', device='cpu')->ImageDataset:
-    "n samples of a run: balanced labels for a conditional G, labels from `label_backend`'s classifier otherwise."
-    x = torch.cat([tr.sample(min(1000, n - i), seed=seed * 7919 + i, y=(torch.arange(i, min(i + 1000, n)) % tr.n_classes) if tr.G.cond != 'none' else None)
+def run_samples(src, # a loaded run (`load_run`) or a generator (`load_sampler`)
+                n:int, seed:int=0,
+                label_backend:str|None='classifier', # an unconditional G's labels: this backend's predictions, or None (no labels, -1)
+                device='cpu',
+                weights:str|Path|None=None, # the backend's weights (default: the packaged MNIST classifier)
+               )->ImageDataset:
+    "n samples with their labels: conditioning labels for a conditional G, else `label_backend`'s predictions or none; `label_source` says which."
+    cond = src.G.cond != 'none'
+    x = torch.cat([src.sample(min(1000, n - i), seed=seed * 7919 + i, y=(torch.arange(i, min(i + 1000, n)) % src.n_classes) if cond else None)
                    for i in range(0, n, 1000)])
-    if tr.G.cond != 'none': y, how = torch.arange(n) % tr.n_classes, 'conditioning'
-    else: y, how = feature_extractor(label_backend, device).logits(x).argmax(1), label_backend
-    ds = ImageDataset(x.clamp(-1, 1), y, tr.data.classes, f'samples of {tr.run_dir.name if tr.run_dir else "run"}')
+    if cond: y, how = torch.arange(n) % src.n_classes, 'conditioning'
+    elif label_backend is None: y, how = torch.full((n,), -1, dtype=torch.long), 'none'
+    else:
+        ext = feature_extractor(label_backend, device, weights)
+        y, how = ext.logits(x).argmax(1), ext.name
+    name = getattr(src, 'name', '') or (src.run_dir.name if getattr(src, 'run_dir', None) else 'run')
+    ds = ImageDataset(x.clamp(-1, 1), y, getattr(src, 'classes', None) or src.data.classes, f'samples of {name}')
     ds.label_source = how
     return ds
 
-def generate(run_dir:str|Path, # a training run folder
+# %% ../nbs/05_metrics.ipynb #568d926b
+def labeller_records(path:str|Path, # a `save_classifier` file
+                     private:dict, # `data_record` of the run's private part (from its data.json)
+                    )->list[dict]:
+    "The training records of classifier `path` if its labels may leave with a run's samples (recorded, same data set, no private record); else a clear error."
+    path = Path(path)
+    if path.exists() and path.resolve() == classifier_path().resolve():
+        raise ValueError(f"the packaged MNIST classifier ({path.name}) was trained on mnist-5k's private training split of the default "
+                         "configuration (nbs/05a_classifier.ipynb): its labels would carry those records out with the samples. "
+                         "Label with a classifier trained on data disjoint from the run's private part, saved with "
+                         "save_classifier(..., trained_on=[data_record(...)])")
+    recs = classifier_info(path)['trained_on']
+    if not recs:
+        raise ValueError(f"classifier {path} does not record its training data, so nothing shows that it never saw the run's private "
+                         "records; save it with save_classifier(..., trained_on=[data_record(train_part, dataset, data_root)])")
+    for r in recs:
+        if (r.get('dataset'), r.get('data_root')) != (private['dataset'], private.get('data_root')):
+            raise ValueError(f"classifier {path} was trained on records of {r.get('dataset')!r} (data_root {r.get('data_root')!r}), the run's "
+                             f"private part is of {private['dataset']!r} (data_root {private.get('data_root')!r}): records of different data "
+                             "sets cannot be compared, so disjointness from the private part is not shown")
+        n = records_overlap(r, private)
+        if n: raise ValueError(f"classifier {path} was trained on {n} of the run's {private['n']} private records: its labels are not "
+                               "covered by the run's ε; train it on data disjoint from the private part (the test split, the public part)")
+    return recs
+
+def _record_summary(r:dict)->dict: return {k: r.get(k) for k in ('dataset', 'data_root', 'n', 'index_sha256')}
+
+def generate(path:str|Path, # a run folder, or a release bundle (`export`) alone
              num_samples:int=1000, # how many images
-             out:str|Path|None=None, # a .npz file, or a folder for PNGs (default: <run_dir>/samples.npz)
-             seed:int=0, device='cpu')->Path:
-    "Write `num_samples` generated images: `samples.npz` (uint8 `images` (N, H, W, C), int `labels`) or a folder of PNGs."
-    tr = load_run(run_dir, device); ds = run_samples(tr, num_samples, seed, device=device)
+             out:str|Path|None=None, # a .npz file, or a folder for PNGs (default: <run>/samples.npz; next to a bundle: <bundle>-samples.npz)
+             seed:int=0, device='cpu',
+             label_with:str|Path|None=None, # a `save_classifier` file to label an unconditional G's samples with (run folders only; checked)
+            )->Path:
+    "Write samples: `.npz` (uint8 `images` (N, H, W, C), `labels` if any, `label_source`, `meta` JSON) or a folder of PNGs (one sub-folder per label) with `samples.json`."
+    import hashlib
+    from dpgan_nb import __version__
+    path = Path(path); bundle = (path/'release.json').exists()
+    s = load_sampler(path, device); cond = s.G.cond != 'none'
+    labeller = None
+    if label_with is not None:
+        if cond: raise ValueError(f"{path} has a conditional generator: its samples carry the labels they were generated with; "
+                                  "label_with is for unconditional generators")
+        if bundle or not (path/'data.json').exists():
+            raise ValueError(f"{path} has no data.json (a release bundle leaves the run's private records out), so the classifier "
+                             f"{label_with} cannot be checked against them: label from the run folder on the data owner's machine, "
+                             "or generate without labels")
+        private = read_json(path/'data.json')['private']
+        recs = labeller_records(label_with, private)
+        labeller = {'classifier': str(label_with), 'sha256': hashlib.sha256(Path(label_with).read_bytes()).hexdigest(),
+                    'trained_on': [_record_summary(r) for r in recs], 'private_records_shared': 0,
+                    'checked_against': f"the private part in {path.name}/data.json ({private['n']} records)"}
+    ds = run_samples(s, num_samples, seed, 'classifier' if labeller else None, device, label_with)
+    labelled = ds.label_source != 'none'
+    meta = {'_version': __version__, 'source': path.name, 'release_bundle': bundle, 'n': num_samples, 'seed': seed,
+            'conditional': cond, 'classes': list(s.classes), 'label_source': ds.label_source, 'labeller': labeller,
+            'labels': ('the labels the conditional generator was given (part of its release)' if cond else
+                       f"predicted by classifier {label_with}, which shares no record with the run's private part" if labelled else
+                       'none: an unconditional generator\'s samples have no labels; pass label_with= to label them'),
+            'privacy': {k: s.privacy.get(k) for k in ('mode', 'epsilon', 'heuristic_epsilon', 'delta', 'accountant', 'noise_multiplier',
+                                                       'sample_rate', 'steps') if k in s.privacy}}
     imgs = ((ds.images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    out = Path(out) if out is not None else Path(run_dir)/'samples.npz'
+    out = Path(out) if out is not None else (path.parent/f'{path.name}-samples.npz' if bundle else path/'samples.npz')
     if out.suffix == '.npz':
         out.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(out, images=imgs, labels=ds.labels.numpy(), label_source=ds.label_source); return out
+        np.savez_compressed(out, images=imgs, **({'labels': ds.labels.numpy()} if labelled else {}),
+                            label_source=ds.label_source, meta=json.dumps(meta))
+        return out
     from PIL import Image
     for i, (im, y) in enumerate(zip(imgs, ds.labels.tolist())):
-        (out/str(y)).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(out/str(y)/f'{i:06d}.png')
+        d = out/str(y) if labelled else out; d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(d/f'{i:06d}.png')
+    write_json(out/'samples.json', meta)
     return out
 
 # %% ../nbs/05_metrics.ipynb #8074c044
@@ -525,6 +615,38 @@ def _flat(metrics:dict)->dict:
         if k in metrics: row[f'{k}_auc'] = metrics[k]['auc']; row[f'{k}_advantage'] = metrics[k]['advantage']
     return row
 
+def eval_split(run_dir:str|Path, # the run folder
+               cfg:Config, # its configuration
+              )->ImageDataset:
+    "The run's own held-out test split (`run_split`), checked against its data.json: the split it recorded, sharing no record with its private (or trained-on) part."
+    run_dir = Path(run_dir); test = run_split(cfg, 'test')
+    if not (run_dir/'data.json').exists(): return test  # a run from before data.json: its own split, unchecked
+    rec, mine = read_json(run_dir/'data.json'), data_record(test, cfg.dataset, getattr(cfg, 'data_root', None))
+    if rec.get('test') and rec['test']['index_sha256'] != mine['index_sha256']:
+        raise ValueError(f"the test split rebuilt from {run_dir}/config.json ({mine['n']} records) is not the one the run recorded in "
+                         f"data.json ({rec['test']['n']} records): the data set or the split changed since training; evaluate with the "
+                         "dpgan_nb and data the run was trained with")
+    for part in dict.fromkeys(['private', rec.get('trained_on', 'private')]):
+        if rec.get(part) and (n := records_overlap(mine, rec[part])):
+            raise ValueError(f"{run_dir}: the test split shares {n} records with the run's {part} part (data.json); an evaluation "
+                             "against training images would measure memorisation as quality and give the attacks members as non-members")
+    return test
+
+def label_note(ds:ImageDataset, # samples from `run_samples`
+               weights:str|Path|None=None, # the labelling classifier's weights (None: the packaged one)
+               private:dict|None=None, # `data_record` of the run's private part, to count what the labeller saw of it
+              )->dict:
+    "Where a sample set's labels came from: the source, and for a classifier its file, what it was trained on and how much of the private part that holds."
+    if ds.label_source in ('conditioning', 'none'): return {'source': ds.label_source}
+    info = classifier_info(weights)
+    recs = info['trained_on']
+    shared = (sum(records_overlap(r, private) for r in recs if (r['dataset'], r.get('data_root')) == (private['dataset'], private.get('data_root')))
+              if recs and private else None)
+    return {'source': ds.label_source, 'classifier': str(weights or classifier_path()),
+            'trained_on': [_record_summary(r) for r in recs] if recs else f"not recorded: {info.get('dataset', '?')} {info.get('split', '')}".strip(),
+            'private_records_shared': shared if shared is not None else 'unknown',
+            'note': "measurement on the data owner's machine; these labels are not part of any release"}
+
 def evaluate(run_dir:str|Path, # a training run folder
              metrics:Sequence[str]=('fid', 'is', 'pr', 'downstream', 'mia'), # any of `EVAL_METRICS`
              num_samples:int=2000, # generated images per metric
@@ -537,25 +659,26 @@ def evaluate(run_dir:str|Path, # a training run folder
              mia_samples:int|None=1000, # at most this many members and as many non-members
              stats_cache:str|Path|None=None, # reference statistics cache (default data/fid_stats)
             )->dict:
-    "Compute `metrics` for a run, write `<run_dir>/metrics.json` and append a row to `<results_root>/<study>.csv`."
+    "Compute `metrics` for a run on its own test split, write `<run_dir>/metrics.json` and append a row to `<results_root>/<study>.csv`."
     bad = [m for m in metrics if m not in EVAL_METRICS]
     if bad: raise ValueError(f"unknown metrics {bad}; known: {', '.join(EVAL_METRICS)}")
     run_dir = Path(run_dir)
     need_d = any(m in metrics for m in ('pr_d', 'mia'))
     tr = load_run(run_dir, device, need_d)
     if need_d: tr.D  # a run without an image discriminator says so before any work
-    cfg = tr.cfg; members = tr.data; test = real_split(cfg.dataset, 'test', cfg.data_root)
-    fake = run_samples(tr, num_samples, seed, device=device)
+    cfg = tr.cfg; members = tr.data; test = eval_split(run_dir, cfg)
+    need_labels = tr.G.cond == 'none' and any(m in metrics for m in ('downstream', 'mia_bb'))  # measurement only (see label_note)
+    cw = dataset_classifier(cfg.dataset, cfg.data_root, device=device) if need_labels or 'is' in metrics or fid_backend == 'classifier' else None
+    fake = run_samples(tr, num_samples, seed, 'classifier' if need_labels else None, device, cw)
     res, ext = {}, None
-    cw = dataset_classifier(cfg.dataset, cfg.data_root, device=device) if 'is' in metrics or fid_backend == 'classifier' else None
     bw = cw if fid_backend == 'classifier' else None
     if any(m in metrics for m in ('fid', 'pr')):
         ext = feature_extractor(fid_backend, device, bw); ff = ext(fake.images)
     if 'fid' in metrics:
-        ref = reference_stats(cfg.dataset, 'test', fid_backend, device, stats_cache, data_root=cfg.data_root, weights=bw)
+        ref = reference_stats(cfg.dataset, 'test', fid_backend, device, stats_cache, data_root=cfg.data_root, weights=bw, images=test)
         full = check_rank(len(fake), ext.dim)
         res['fid'] = {'value': fid_from_stats(*feature_stats(ff), ref['mu'], ref['sigma']), 'backend': ext.name,
-                      'n_fake': len(fake), 'n_real': ref['n'], 'reference': f"{cfg.dataset} test split", 'full_rank': full}
+                      'n_fake': len(fake), 'n_real': ref['n'], 'reference': f"{cfg.dataset} test split of this run", 'full_rank': full}
     if 'is' in metrics:
         c = feature_extractor('classifier', device, cw)
         m_, s_ = inception_score(c.logits(fake.images))
@@ -567,21 +690,23 @@ def evaluate(run_dir:str|Path, # a training run folder
         real_l = discriminator_scores(tr.D, test); fake_l = discriminator_scores(tr.D, fake)
         res['pr_d'] = {**discriminator_precision_recall(real_l, fake_l),
                        'note': "real-vs-fake quality of this run's discriminator on the test split; not comparable to k-NN precision/recall"}
+    private = read_json(run_dir/'data.json').get('private') if (run_dir/'data.json').exists() else None
     if 'downstream' in metrics:
         real_tr = members.subset(range(min(len(members), num_samples)), name='real train')
         res['downstream'] = {'synthetic': downstream_utility(fake, test, downstream_models, seed=seed, device=device),
                              'real': downstream_utility(real_tr, test, downstream_models, seed=seed, device=device),
-                             'labels': fake.label_source,
+                             'labels': label_note(fake, cw, private),
                              'note': 'synthetic: trained on generated samples; real: the same models on real training images (the ceiling); '
                                      'hyper-parameters chosen on a held-out 20% of each training set, never on the test split'}
     if 'mia' in metrics: res['mia'] = {**white_box_mia(tr.D, members, test, mia_samples, seed), 'backend': 'discriminator'}
     if 'mia_bb' in metrics:
         shadow = (cfg.replace(epochs=min(cfg.epochs, 5.)) if isinstance(cfg, TrainConfig) else
                   TrainConfig(dataset=cfg.dataset, data_root=cfg.data_root, epochs=5., dp_mode='none', target_epsilon=None, g_device=str(device)))
-        res['mia_bb'] = black_box_mia(fake, members, test, shadow, mia_samples, seed)
+        res['mia_bb'] = {**black_box_mia(fake, members, test, shadow, mia_samples, seed), 'labels': label_note(fake, cw, private)}
     priv = read_json(run_dir/'privacy.json') if (run_dir/'privacy.json').exists() else {}
     from dpgan_nb import __version__
     out = {'_version': __version__, 'run': run_dir.name, 'num_samples': num_samples, 'seed': seed, 'metrics': res,
+           'test_split': _record_summary(data_record(test, cfg.dataset, cfg.data_root)),
            'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'delta', 'steps', 'noise_multiplier') if k in priv}}
     write_json(run_dir/'metrics.json', out)
     row = {'run': run_dir.name, 'dataset': cfg.dataset, 'arch': cfg.arch, 'dp_mode': cfg.dp_mode,
