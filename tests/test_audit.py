@@ -1,0 +1,106 @@
+"""Empirical privacy audit (nbs/09_audit.ipynb), run by CI: the one-run bound of Steinke, Nasr & Jagielski (2023)
+checked against scipy and a mechanism of known ε, then the small audit setting end to end.
+
+- the p-value with δ = 0 is scipy's binomial tail; with δ > 0 it adds the paper's term (hand-computed case);
+- the ε bound is 0 at chance, matches a hand-computed binomial case, and grows with the number of correct guesses;
+- on randomised response at ε0 (a tight ε0-DP mechanism) the bound stays below ε0 with probability >= 1 - β and
+  comes close to ε0 for many canaries;
+- one training run with 128 canaries (each in with probability 1/2, nothing else in the training set), DP at ε = 1:
+  the bound stays below the run's own ε; the same run without DP: the bound is clearly above that ε.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import binom
+
+from dpgan_nb.audit import (AuditConfig, audit, audit_summary, count_correct, draw_coins, epsilon_lower_bound,
+                            one_run_audit, p_value, randomised_response)
+from dpgan_nb.core import read_json
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    "Torch on one thread: on a shared two-core machine two threads per process were measured 10-20x slower."
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize('m,r,v,eps', [(10, 10, 8, 0.), (100, 50, 30, 0.5), (1000, 400, 300, 1.3), (20, 20, 20, 2.)])
+def test_p_value_without_delta_is_the_binomial_tail(m, r, v, eps):
+    assert p_value(m, r, v, eps) == pytest.approx(binom.sf(v - 1, r, 1 / (1 + math.exp(-eps))), rel=1e-12)
+
+
+def test_p_value_hand_computed():
+    assert p_value(10, 10, 8, 0.) == pytest.approx(56 / 1024)             # P[Bin(10, 1/2) >= 8]
+    # m = r = v = 2 at ε = 0: P[W = 2] + 2·2·δ·max(P[W = 1] / 1, P[W <= 1] / 2) = 1/4 + 4δ·1/2
+    assert p_value(2, 2, 2, 0., 0.01) == pytest.approx(0.25 + 4 * 0.01 * 0.5)
+    assert p_value(1000, 400, 300, 1.3, 1e-5) > p_value(1000, 400, 300, 1.3)
+
+
+def test_bound_hand_computed_and_at_chance():
+    q = 0.05 ** (1 / 10)                                                   # 10 of 10 correct: q^10 = β
+    assert epsilon_lower_bound(10, 10, 10, 0.) == pytest.approx(math.log(q / (1 - q)), abs=1e-5)
+    assert epsilon_lower_bound(1000, 500, 250, 1e-5) == 0.
+    assert epsilon_lower_bound(1000, 500, int(binom.ppf(0.95, 500, 0.5)) - 1, 0.) == 0.   # below the 95th percentile: chance
+
+
+def test_bound_monotone_in_correct_guesses():
+    b = [epsilon_lower_bound(128, 64, v, 1e-5) for v in range(65)]
+    assert all(x <= y for x, y in zip(b, b[1:])) and b[32] == 0 and b[-1] > 3
+    for v in (40, 50, 60):                                                 # the bound is where the p-value crosses β
+        e = epsilon_lower_bound(128, 64, v, 1e-5)
+        assert p_value(128, 64, v, e, 1e-5) <= 0.05 < p_value(128, 64, v, e + 1e-4, 1e-5)
+
+
+def test_choosing_among_guess_counts_is_paid_for():
+    sc, co = np.arange(20.), np.array([-1] * 5 + [1, -1] * 5 + [1] * 5)
+    one, many = one_run_audit(sc, co, 5, 5), one_run_audit(sc, co, 5, 5, choices=[(5, 5), (1, 1)])
+    assert (one['guesses'], one['correct']) == (10, 10)
+    assert many['epsilon_lower_bound'] == pytest.approx(epsilon_lower_bound(20, 10, 10, 0., 0.025))
+    assert many['epsilon_lower_bound'] < one['epsilon_lower_bound']
+
+
+def _rr_bound(m, eps0, seed, delta=1e-5):
+    coins = draw_coins(m, seed)
+    r, v = count_correct(randomised_response(coins, eps0, seed + 1), coins)
+    return epsilon_lower_bound(m, r, v, delta)
+
+
+def test_randomised_response_bound_below_and_close_to_eps0():
+    trials = np.array([_rr_bound(1000, 1., s) for s in range(0, 400, 2)])   # seeded: a simulated mechanism, not the library's noise
+    assert (trials >= 1.).mean() <= 0.10                                   # expected <= β = 0.05
+    assert 0.7 < np.median(trials) < 1.
+    assert 0.9 < _rr_bound(20_000, 1., 7) < 1.
+    assert _rr_bound(1000, 0., 3) == 0.
+
+
+@pytest.fixture(scope='module')
+def audits(one_thread, tmp_path_factory):
+    root = tmp_path_factory.mktemp('audit')
+    return audit(AuditConfig.preset('nodp', runs_root=str(root))), audit(AuditConfig.preset('dp', runs_root=str(root)))
+
+
+def test_dp_run_stays_below_its_epsilon(audits):
+    _, dp = audits
+    assert dp['claimed_epsilon'] is not None, dp['privacy']
+    assert dp['epsilon_lower_bound'] < dp['claimed_epsilon'], audit_summary(dp)
+    assert (dp['privacy']['accountant'], dp['privacy']['steps'], dp['privacy']['mode']) == ('rdp', 100, 'gc')
+    assert dp['n_train'] == dp['n_canaries_in'] == sum(c == 1 for c in dp['coins'])
+
+
+def test_nodp_run_is_clearly_above(audits):
+    nodp, dp = audits
+    assert nodp['claimed_epsilon'] is None and nodp['privacy']['steps'] == 100
+    assert nodp['epsilon_lower_bound'] > 1.5 * dp['claimed_epsilon'], audit_summary(nodp)
+    assert nodp['coins'] != dp['coins']                                    # fresh coins from OS entropy
+
+
+def test_audit_json_is_written(audits):
+    from pathlib import Path
+    for r in audits:
+        saved = read_json(Path(r['run_dir']) / 'audit.json')
+        assert (saved['correct'], saved['guesses'], len(saved['scores']), len(saved['coins'])) == (r['correct'], 64, 128, 128)
+        assert (Path(r['train_run']) / 'privacy.json').exists()
