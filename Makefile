@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/nbdev_export
 	@git diff --quiet -- dpgan_nb || { echo "The package is out of step with nbs/: run nbdev_export and commit dpgan_nb/"; git diff --stat -- dpgan_nb; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard dpgan_nb)" || { echo "Untracked exported modules:"; git ls-files --others --exclude-standard dpgan_nb; exit 1; }
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing   # two notebooks at a time, one thread each: no oversubscription of 2 cores
 	$(BIN)/pytest -q tests/
 
 export: $(STAMP)

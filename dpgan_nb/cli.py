@@ -16,7 +16,8 @@ from .dpmi import DPMIConfig, dpmi, sweep
 # %% auto #0
 __all__ = ['add_config_args', 'config_from_args', 'train_parser', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget',
            'evaluate_parser', 'cmd_evaluate', 'generate_parser', 'cmd_generate', 'dpmi_parser', 'cmd_dpmi',
-           'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'main']
+           'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser',
+           'cmd_audit', 'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -174,16 +175,20 @@ def cmd_evaluate(ns)->int:
 
 def generate_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan generate')
-    p.description = "Samples of a run's released generator, as samples.npz or a folder of PNGs (one sub-folder per label)."
-    p.add_argument('run_dir', metavar='RUN_DIR', help='a run folder written by dpgan train')
+    p.description = ("Samples of a run's released generator, from a run folder or a release bundle alone, as .npz or a folder of PNGs. "
+                     "Labels: a conditional generator's conditioning labels; an unconditional one's samples carry none unless --label-with "
+                     "names a classifier whose recorded training data is disjoint from the run's private part (PNGs then go into one "
+                     "sub-folder per label; otherwise into one folder, with samples.json saying where the labels came from).")
+    p.add_argument('run_dir', metavar='RUN_DIR', help='a run folder written by dpgan train/dpmi, or a bundle written by dpgan export')
     p.add_argument('--num-samples', type=int, default=1000)
-    p.add_argument('--out', default=None, help='a .npz file or a folder (default: RUN_DIR/samples.npz)')
+    p.add_argument('--out', default=None, help='a .npz file or a folder (default: RUN_DIR/samples.npz; beside a bundle: BUNDLE-samples.npz)')
+    p.add_argument('--label-with', default=None, help="a save_classifier file to label an unconditional generator's samples (checked against the run's data.json)")
     p.add_argument('--device', default='cpu'); p.add_argument('--seed', type=int, default=0)
     return p
 
 def cmd_generate(ns)->int:
     if ns.num_samples < 1: raise ValueError(f"--num-samples must be >= 1, got {ns.num_samples}")
-    print(f"wrote {ns.num_samples} samples to {generate(ns.run_dir, ns.num_samples, ns.out, ns.seed, ns.device)}")
+    print(f"wrote {ns.num_samples} samples to {generate(ns.run_dir, ns.num_samples, ns.out, ns.seed, ns.device, label_with=ns.label_with)}")
     return 0
 
 # %% ../nbs/10_cli.ipynb #b2c71f23
@@ -259,6 +264,27 @@ def cmd_export(ns)->int:
     else: print(f"no DP guarantee (mode {e.get('mode')})")
     return 0
 
+# %% ../nbs/10_cli.ipynb #268478fa
+def audit_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
+    from dpgan_nb.audit import AuditConfig
+    p = p or argparse.ArgumentParser(prog='dpgan audit')
+    p.description = ("One-run privacy audit (Steinke, Nasr & Jagielski 2023): canaries in with probability 1/2, one training run, "
+                     "a lower bound on epsilon to compare with the accountant's. Writes a run folder with audit.json (private: coins, scores).")
+    p.add_argument('--preset', default='dp', choices=list(AuditConfig.presets), help='settings to start from (default: dp)')
+    p.add_argument('--json', action='store_true', help='print the result as JSON (without the coins and scores)')
+    add_config_args(p, AuditConfig, {'noise_multiplier': ['--sigma'], 'batch_size': ['-bs']})
+    return p
+
+def cmd_audit(ns)->int:
+    from dpgan_nb.audit import AuditConfig, audit, audit_summary
+    cfg = config_from_args(AuditConfig, ns, ns.preset)
+    if cfg.dp_mode != 'none' and getattr(ns, 'noise_multiplier', None) is not None and not hasattr(ns, 'target_epsilon'):
+        cfg = cfg.replace(target_epsilon=None)  # --sigma alone: ε follows from σ
+    res = audit(cfg)
+    if ns.json: print(json.dumps({k: v for k, v in res.items() if k not in ('coins', 'scores')}, default=str))
+    else: print(f"run folder: {res['run_dir']}\naudit:      {audit_summary(res)}")
+    return 0
+
 # %% ../nbs/10_cli.ipynb #35ee316d
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `dpgan` command."
@@ -272,6 +298,7 @@ def main(argv:list[str]|None=None)->int:
     sweep_parser(sub.add_parser('sweep', help='a grid of runs from a YAML/TOML file, evaluated into results/<study>.csv'))
     studies_parser(sub.add_parser('studies', help="the report's studies and their figures (make studies)"))
     export_parser(sub.add_parser('export', help='the release bundle of a run: only what the accountant covers'))
+    audit_parser(sub.add_parser('audit', help='empirical lower bound on epsilon from one training run with canaries'))
     d = sub.add_parser('demo', help='the README demo: DP-DCGAN at epsilon = 10 on the embedded mnist-5k')
     d.add_argument('--runs-root', default='runs'); d.add_argument('--epochs', type=float, default=argparse.SUPPRESS)
     ns = p.parse_args(argv)
@@ -284,6 +311,7 @@ def main(argv:list[str]|None=None)->int:
         if ns.cmd == 'sweep': return cmd_sweep(ns)
         if ns.cmd == 'studies': return cmd_studies(ns)
         if ns.cmd == 'export': return cmd_export(ns)
+        if ns.cmd == 'audit': return cmd_audit(ns)
         if ns.cmd == 'demo':
             t = train_parser().parse_args(['--preset', 'demo', '--runs-root', ns.runs_root] + (['--epochs', str(ns.epochs)] if hasattr(ns, 'epochs') else []))
             rc = cmd_train(t)

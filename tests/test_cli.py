@@ -21,7 +21,7 @@ def last_json(out):
 
 def test_help_lists_commands_and_flags():
     out = dpgan('--help').stdout
-    for cmd in ('train', 'budget', 'evaluate', 'generate', 'demo'): assert cmd in out
+    for cmd in ('train', 'budget', 'evaluate', 'generate', 'export', 'audit', 'demo'): assert cmd in out
     out = dpgan('train', '--help').stdout
     for flag in ('--dp-mode', '--target-epsilon', '--noise-multiplier', '--accountant', '--g-device', '--d-device',
                  '--g-activation', '--conditional', '--preset', '--mode'):
@@ -88,7 +88,14 @@ def test_evaluate_and_generate_from_the_command_line(tmp_path):
     dpgan('generate', run, '--num-samples', 20, '--out', tmp_path / 'g.npz')
     import numpy as np
     z = np.load(tmp_path / 'g.npz')
-    assert z['images'].shape == (20, 28, 28, 1) and len(z['labels']) == 20
+    # the tiny preset is unconditional: its samples carry no labels (the packaged classifier saw private records)
+    assert z['images'].shape == (20, 28, 28, 1) and 'labels' not in z and str(z['label_source']) == 'none'
+    bundle = tmp_path / 'bundle'
+    dpgan('export', run, bundle)                                     # the release bundle alone is enough to sample
+    dpgan('generate', bundle, '--num-samples', 20, '--out', tmp_path / 'gb.npz')
+    assert (np.load(tmp_path / 'gb.npz')['images'] == z['images']).all()
+    refused = dpgan('generate', run, '--num-samples', 5, '--label-with', tmp_path / 'nope.safetensors', '--out', tmp_path / 'x.npz', check=False)
+    assert refused.returncode == 2
     bad = dpgan('evaluate', run, '--metrics', 'fid,nope', check=False)
     assert bad.returncode == 2 and 'nope' in bad.stderr
     gone = dpgan('generate', tmp_path / 'missing', check=False)
