@@ -20,9 +20,10 @@ from opacus.validators import ModuleValidator
 
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
-           'NOT_AGAINST_CONFIG', 'RNG_MODES', 'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for',
-           'canonical_mode', 'PrivacyReport', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed',
-           'PoissonSampler', 'PrivateDiscriminator', 'immediate_sensitivity', 'make_private']
+           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'sample_rate', 'num_steps', 'epsilon_for',
+           'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report', 'weight_clip_grad_bound',
+           'clip_weights_', 'os_seed', 'PoissonSampler', 'PrivateDiscriminator', 'immediate_sensitivity',
+           'make_private']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -104,6 +105,9 @@ GUARANTEES = {
 NEIGHBOURING = 'add/remove one record (Opacus\'s accountants); replacing one record costs the guarantee of two: (2ε, (1 + e^ε)δ) by group privacy'
 THREAT_MODEL = ('the adversary knows the code, every releasable file, the configuration including the seed, and every private record but one; '
                 'the DP noise and the Poisson sample come from OS entropy, never from the seed')
+SIZE_PUBLIC = ('treated as public: q = B/N, T and σ were computed from the private set\'s size N, so this report reveals N; '
+               'if N itself is sensitive, fix q in advance (sample_rate) from a public bound')
+SIZE_FIXED = 'not used: q and T were fixed in advance (sample_rate), so this report does not depend on the private set\'s size'
 NOT_AGAINST_CONFIG = ('reproducible_dp=True (debugging): the noise and the Poisson sample were seeded from the configuration\'s seed, '
                       'so the guarantee does NOT hold against anyone who has the configuration')
 
@@ -123,6 +127,7 @@ class PrivacyReport:
     neighbouring: str = NEIGHBOURING
     holds_given_config: bool = True # False when the noise was seeded from the configuration (reproducible_dp)
     threat_model: str = THREAT_MODEL
+    dataset_size: str = SIZE_PUBLIC # whether q, T and σ reveal the private set's size
     def to_dict(self)->dict: return asdict(self)
     def __str__(self):
         if self.mode == 'none': return 'no DP (dp_mode=none): no privacy guarantee'
@@ -135,14 +140,16 @@ def privacy_report(mode:str, noise_multiplier:float, sample_rate:float, steps:in
                    accountant:str=DEFAULT_ACCOUNTANT, max_grad_norm:float|None=None,
                    epsilon:float|None=None, # ε already computed by a run's accountant (default: computed here)
                    holds_given_config:bool=True, # False when the DP noise was seeded from the configuration
+                   size_public:bool=True, # q, T and σ computed from the private set's size (False: fixed in advance)
                   )->PrivacyReport:
     "The report for a DP configuration: ε from the named accountant (heuristic for mode 'is')."
     mode = canonical_mode(mode)
-    if mode == 'none': return PrivacyReport('none', None, delta, 0., sample_rate, steps, accountant, None, None, GUARANTEES['none'])
+    size = SIZE_PUBLIC if size_public else SIZE_FIXED
+    if mode == 'none': return PrivacyReport('none', None, delta, 0., sample_rate, steps, accountant, None, None, GUARANTEES['none'], dataset_size=size)
     e = epsilon_for(noise_multiplier, sample_rate, steps, delta, accountant) if epsilon is None else epsilon
     g = GUARANTEES[mode] + ('' if holds_given_config else '; ' + NOT_AGAINST_CONFIG)
     return PrivacyReport(mode, None if mode == 'is' else e, delta, noise_multiplier, sample_rate, steps, accountant,
-                         max_grad_norm, e if mode == 'is' else None, g, holds_given_config=holds_given_config)
+                         max_grad_norm, e if mode == 'is' else None, g, holds_given_config=holds_given_config, dataset_size=size)
 
 # %% ../nbs/03_privacy.ipynb #433e3806
 _LIPSCHITZ_ZERO = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.ELU, nn.Identity, nn.Flatten, nn.Dropout)
@@ -221,12 +228,13 @@ class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
                  noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None,
-                 distributed=False, rng_mode='os'):
+                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None):
         self.module, self.optimizer, self.sampler, self.mode = module, optimizer, sampler, mode
         self.accountant, self.accountant_name = accountant, accountant_name
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
         self.weight_clip, self.is_per_parameter, self.noise_generator = weight_clip, is_per_parameter, noise_generator
-        self.distributed, self.rng_mode = distributed, rng_mode
+        self.distributed, self.rng_mode, self.size_public = distributed, rng_mode, size_public
+        self.expected_batch_size = expected_batch_size or sampler.sample_rate * sampler.n  # B: what the summed gradient is divided by
         self.last_sensitivity, self._is_batch, self._batch_len = None, None, None
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
 
@@ -334,13 +342,13 @@ class PrivateDiscriminator:
 
     def report(self, delta:float)->PrivacyReport:
         "The privacy spent so far, from this discriminator's accountant."
-        if self.mode == 'none': return privacy_report('none', 0., self.sample_rate, self.n_steps, delta)
+        if self.mode == 'none': return privacy_report('none', 0., self.sample_rate, self.n_steps, delta, size_public=self.size_public)
         h = self.accountant.history
         if len({(a, b) for a, b, _ in h}) > 1: raise RuntimeError(f"accountant history mixes noise levels/rates: {h}")
         sigma = h[0][0] if h else self.noise_multiplier
         return privacy_report(self.mode, sigma, self.sample_rate, self.steps, delta, self.accountant_name, self.max_grad_norm,
                               epsilon=epsilon_of(self.accountant, delta),  # straight from this run's accountant
-                              holds_given_config=self.holds_given_config)
+                              holds_given_config=self.holds_given_config, size_public=self.size_public)
 
 # %% ../nbs/03_privacy.ipynb #fece21fb
 def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrapped)
@@ -368,7 +376,7 @@ def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrap
 
 def _is_step(self, real_loss_fn):
     x, y = self._is_batch
-    B = self.sample_rate * self.sampler.n  # expected batch size, as Opacus scales
+    B = self.expected_batch_size  # the configured expected batch size, as Opacus scales (not q·N: N may be private)
     if len(x) == 0:  # an empty Poisson batch: noise alone, at the last measured scale (1 before any), and counted
         grads = [torch.zeros_like(p) for p in self.params]; loss = torch.tensor(0.)
         last = self.last_sensitivity if self.last_sensitivity is not None else ([1.] * len(grads) if self.is_per_parameter else 1.)
@@ -401,6 +409,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  secure_rng:bool=False, # fresh OS-entropy seeds every step and Opacus's floating-point-safe noise (slower; cannot replay)
                  distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
                  reproducible:bool=False, # DEBUGGING ONLY: noise and sample seeded from `seed`; no guarantee against anyone with the seed
+                 rate:float|None=None, # q fixed in advance, independent of the private set's size (default B / N: N treated as public)
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
     from opacus.optimizers import get_optimizer_class
@@ -414,8 +423,11 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     # the Poisson sample: its own generator, from OS entropy (rank 0's under torchrun), or from the seed when debugging
     s_seed = seed * 1_000_003 + 1 if reproducible else _shared_os_seed(distributed)
     reseed = (lambda: _shared_os_seed(distributed)) if secure_rng else None
-    sampler = PoissonSampler(dataset, sample_rate(len(dataset), batch_size), torch.Generator().manual_seed(s_seed), rank, world, reseed)
-    if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', distributed=distributed, rng_mode=rng_mode)
+    if rate is not None and not 0 < rate <= 1: raise ValueError(f"rate (the sampling rate q) must be in (0, 1], got {rate}")
+    q = sample_rate(len(dataset), batch_size) if rate is None else float(rate)
+    sampler = PoissonSampler(dataset, q, torch.Generator().manual_seed(s_seed), rank, world, reseed)
+    common = dict(distributed=distributed, rng_mode=rng_mode, size_public=rate is None, expected_batch_size=batch_size)
+    if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', **common)
     errs = ModuleValidator.validate(module, strict=False)
     if errs: raise ValueError(f"the discriminator is not DP-compatible: {'; '.join(map(str, errs))} (replace BatchNorm by GroupNorm/LayerNorm)")
     if noise_multiplier is None or noise_multiplier <= 0: raise ValueError(f"noise_multiplier must be > 0 under DP, got {noise_multiplier}")
@@ -425,7 +437,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     acc = create_accountant(accountant)
     if mode == 'is':
         return PrivateDiscriminator(module, optimizer, sampler, 'is', acc, accountant, noise_multiplier,
-                                    is_per_parameter=is_per_parameter, noise_generator=gen, rng_mode=rng_mode)
+                                    is_per_parameter=is_per_parameter, noise_generator=gen, **common)
     if mode == 'wc':
         if input_norm is None: input_norm = float(dataset[0][0].numel() ** 0.5)
         clip_weights_(module, weight_clip)
@@ -448,5 +460,4 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
     dopt.attach_step_hook(acc.get_optimizer_hook_fn(sample_rate=sampler.sample_rate))
     return PrivateDiscriminator(gsm, dopt, sampler, mode, acc, accountant, dopt.noise_multiplier, max_grad_norm,
-                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, distributed=distributed,
-                                rng_mode=rng_mode)
+                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, **common)

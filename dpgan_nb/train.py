@@ -62,6 +62,7 @@ class TrainConfig(Config):
     target_epsilon:float|None = 10.0
     noise_multiplier:float|None = None
     delta:float = 1e-5
+    sample_rate:float|None = None     # q fixed in advance from a public bound on N (T = epochs / q); None: q = B / N, N treated as public
     max_grad_norm:float = 1.0
     clip_mode:str = 'constant'        # 'constant' or 'adaptive'
     accountant:str = 'rdp'            # 'rdp' or 'prv'
@@ -160,8 +161,12 @@ class Budget:
     accountant:str
 
 def resolve_budget(cfg:TrainConfig, n:int)->Budget:
-    "σ, q, T (and ε) for `cfg` on `n` private samples."
-    q, T = sample_rate(n, cfg.batch_size), num_steps(cfg.epochs, n, cfg.batch_size)
+    "σ, q, T (and ε) for `cfg` on `n` private samples (with `cfg.sample_rate`, independent of `n`)."
+    q_fixed = getattr(cfg, 'sample_rate', None)
+    if q_fixed is None: q, T = sample_rate(n, cfg.batch_size), num_steps(cfg.epochs, n, cfg.batch_size)
+    else:
+        if not 0 < q_fixed <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {q_fixed}")
+        q, T = float(q_fixed), max(1, math.floor(cfg.epochs / q_fixed + 1e-9))
     if cfg.dp_mode == 'none': return Budget(0., q, T, None, cfg.delta, cfg.accountant)
     sigma = cfg.noise_multiplier if cfg.noise_multiplier is not None else noise_for(cfg.target_epsilon, q, T, cfg.delta, cfg.accountant)
     return Budget(sigma, q, T, epsilon_for(sigma, q, T, cfg.delta, cfg.accountant), cfg.delta, cfg.accountant)
@@ -244,7 +249,7 @@ class Trainer:
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier or 1.,
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
-                                 None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp)
+                                 None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate)
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
         self.stop_reason = None
 
