@@ -14,10 +14,10 @@ from .metrics import EVAL_METRICS, FEATURE_BACKENDS, DOWNSTREAM_MODELS, evaluate
 from .dpmi import DPMIConfig, dpmi, sweep
 
 # %% auto #0
-__all__ = ['add_config_args', 'config_from_args', 'train_parser', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget',
-           'evaluate_parser', 'cmd_evaluate', 'generate_parser', 'cmd_generate', 'dpmi_parser', 'cmd_dpmi',
-           'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser',
-           'cmd_audit', 'main']
+__all__ = ['add_config_args', 'sigma_alone', 'config_from_args', 'train_parser', 'cmd_train', 'budget_parser', 'budget',
+           'cmd_budget', 'evaluate_parser', 'cmd_evaluate', 'generate_parser', 'cmd_generate', 'dpmi_parser',
+           'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export',
+           'audit_parser', 'cmd_audit', 'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -49,6 +49,12 @@ def add_config_args(p:argparse.ArgumentParser, cls:type, aliases:dict|None=None)
         else: p.add_argument(*flags, type=_none_or(tp) if optional else tp, metavar=f.name.upper(), **kw)
     return p
 
+def sigma_alone(cfg, ns:argparse.Namespace):
+    "With `--sigma` given and no `--target-epsilon`, ε follows from σ: the preset's target is dropped."
+    if cfg.dp_mode != 'none' and getattr(ns, 'noise_multiplier', None) is not None and not hasattr(ns, 'target_epsilon'):
+        return cfg.replace(target_epsilon=None)
+    return cfg
+
 def config_from_args(cls:type, ns:argparse.Namespace, preset:str|None=None):
     "The dataclass `cls` from a preset and the parsed flags that were given."
     given = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
@@ -70,9 +76,7 @@ def train_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
 
 def cmd_train(ns)->int:
     rank, world = init_distributed()
-    cfg = config_from_args(TrainConfig, ns, ns.preset)
-    if cfg.dp_mode != 'none' and getattr(ns, 'noise_multiplier', None) is not None and not hasattr(ns, 'target_epsilon'):
-        cfg = cfg.replace(target_epsilon=None)  # --sigma alone: ε follows from σ
+    cfg = sigma_alone(config_from_args(TrainConfig, ns, ns.preset), ns)
     tr = train(cfg, resume=not ns.no_resume, max_steps=ns.max_steps)
     rep = tr.report()
     if world > 1:  # every rank reports, so agreement across ranks can be checked
@@ -277,10 +281,7 @@ def audit_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
 
 def cmd_audit(ns)->int:
     from dpgan_nb.audit import AuditConfig, audit, audit_summary
-    cfg = config_from_args(AuditConfig, ns, ns.preset)
-    if cfg.dp_mode != 'none' and getattr(ns, 'noise_multiplier', None) is not None and not hasattr(ns, 'target_epsilon'):
-        cfg = cfg.replace(target_epsilon=None)  # --sigma alone: ε follows from σ
-    res = audit(cfg)
+    res = audit(sigma_alone(config_from_args(AuditConfig, ns, ns.preset), ns))
     if ns.json: print(json.dumps({k: v for k, v in res.items() if k not in ('coins', 'scores')}, default=str))
     else: print(f"run folder: {res['run_dir']}\naudit:      {audit_summary(res)}")
     return 0
