@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
@@ -22,11 +23,11 @@ from .privacy import *
 # %% auto #0
 __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'RELEASERS', 'SAMPLERS', 'TrainConfig',
            'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss',
-           'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'dist_info', 'init_distributed', 'Trainer',
-           'refuse_changes', 'save_checkpoint', 'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback',
-           'ProgressCallback', 'SampleCallback', 'CheckpointCallback', 'default_callbacks', 'train',
-           'write_data_records', 'tuning_note', 'write_privacy', 'register_release', 'export', 'register_sampler',
-           'GeneratorSampler', 'load_sampler']
+           'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'deferred_interrupt', 'dist_info',
+           'init_distributed', 'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint',
+           'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
+           'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy',
+           'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'load_sampler']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -116,8 +117,17 @@ class TrainConfig(Config):
         if self.train_on not in ('private', 'public'): raise ValueError(f"train_on must be 'private' or 'public', got {self.train_on!r}")
         if self.train_on == 'public' and self.public_fraction is None:
             raise ValueError("train_on='public' needs public_fraction (the share of the training split that is public)")
-        for k in ('epochs', 'batch_size', 'n_critic', 'n_gen', 'lr_g', 'lr_d'):
+        bad = [f"{k}={v}" for k, v in vars(self).items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad: raise ValueError(f"settings must be finite numbers: {', '.join(bad)}")
+        for k in ('epochs', 'batch_size', 'n_critic', 'n_gen', 'lr_g', 'lr_d', 'latent_dim', 'ngf', 'ndf', 'max_grad_norm'):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
+        if not 0 < self.delta < 1: raise ValueError(f"delta must be in (0, 1), got {self.delta}")
+        if self.dp_mode != 'none':  # a σ or ε that cannot be met is refused, never replaced
+            if self.noise_multiplier is not None and self.noise_multiplier <= 0:
+                raise ValueError(f"noise_multiplier must be > 0 under DP (dp_mode={self.dp_mode!r}), got {self.noise_multiplier}")
+            if self.target_epsilon is not None and self.target_epsilon <= 0: raise ValueError(f"target_epsilon must be > 0, got {self.target_epsilon}")
+        if self.sample_rate is not None and not 0 < self.sample_rate <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {self.sample_rate}")
+        if self.max_samples is not None and self.max_samples < 1: raise ValueError(f"max_samples must be >= 1, got {self.max_samples}")
 
 # %% ../nbs/04_train.ipynb #8ff83a93
 def split_data(dataset:str='mnist-5k', # a name `load_dataset` knows
@@ -209,8 +219,22 @@ class Callback:
     def on_start(self, tr): pass
     def on_round(self, tr, logs:dict): pass
     def on_end(self, tr): pass
+    def on_interrupt(self, tr): pass  # Ctrl-C between two rounds: save what must survive
 
 class StopTraining(Exception): "Raised by a callback to end training cleanly."
+
+@contextmanager
+def deferred_interrupt():
+    "Within: a first Ctrl-C (SIGINT) only sets a flag, which the loop checks between rounds; a second one interrupts at once."
+    import signal, threading
+    if threading.current_thread() is not threading.main_thread(): yield lambda: False; return
+    hit, old = [], signal.getsignal(signal.SIGINT)
+    def handler(sig, frame):
+        if hit: raise KeyboardInterrupt("interrupted twice: stopped at once, without a checkpoint")
+        hit.append(True)
+    signal.signal(signal.SIGINT, handler)
+    try: yield lambda: bool(hit)
+    finally: signal.signal(signal.SIGINT, old)
 
 # %% ../nbs/04_train.ipynb #54d6f4e0
 def dist_info()->tuple[int, int]:
@@ -247,7 +271,7 @@ class Trainer:
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.g_ema > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-        self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier or 1.,
+        self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier if cfg.dp_mode != 'none' else 1.,
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
                                  None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate)
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
@@ -324,25 +348,35 @@ class Trainer:
         return self.G_ema if self.G_ema is not None else self.G
 
     def fit(self)->Trainer:
-        "Train until T private steps are done, the budget cap is reached, or a callback stops."
+        "Train until T private steps are done, the budget cap is reached, or a callback stops; Ctrl-C stops after the round, checkpointed."
         c, T = self.cfg, self.budget.steps
         for cb in self.callbacks: cb.on_start(self)
-        try:
-            while self.step < T:
-                logs = {}
-                for _ in range(c.n_critic):
-                    if self.step >= T: break
-                    if not self._budget_allows_next(): raise StopTraining(f"privacy budget ε = {c.target_epsilon} reached")
-                    logs.update(self.d_step()); self.step += 1
-                for k in range(c.n_gen): logs['loss_g'] = self.g_step(k)
-                self.round += 1
-                bad = [k for k, v in logs.items() if not math.isfinite(v)]
-                if bad: raise FloatingPointError(f"non-finite {', '.join(bad)} at step {self.step} ({logs}); "
-                                                 f"try lower learning rates (lr_d={c.lr_d}, lr_g={c.lr_g}) or another loss")
-                for cb in self.callbacks: cb.on_round(self, {'step': self.step, 'round': self.round, **logs})
-        except StopTraining as e: self.stop_reason = str(e)
+        with deferred_interrupt() as interrupted:
+            try:
+                while self.step < T:
+                    logs = {}
+                    for _ in range(c.n_critic):
+                        if self.step >= T: break
+                        if not self._budget_allows_next(): raise StopTraining(f"privacy budget ε = {c.target_epsilon} reached")
+                        logs.update(self.d_step()); self.step += 1
+                    for k in range(c.n_gen): logs['loss_g'] = self.g_step(k)
+                    self.round += 1
+                    bad = [k for k, v in logs.items() if not math.isfinite(v)]
+                    if bad: raise FloatingPointError(f"non-finite {', '.join(bad)} at step {self.step} ({logs}); "
+                                                     f"try lower learning rates (lr_d={c.lr_d}, lr_g={c.lr_g}) or another loss")
+                    for cb in self.callbacks: cb.on_round(self, {'step': self.step, 'round': self.round, **logs})
+                    if interrupted(): self._interrupt()
+            except StopTraining as e: self.stop_reason = str(e)
         for cb in self.callbacks: cb.on_end(self)
         return self
+
+    def _interrupt(self):
+        "Ctrl-C between two rounds: the state is whole, so the callbacks save it, and the interrupt goes on with where it was saved."
+        self.stop_reason = f"interrupted at step {self.step}"
+        for cb in self.callbacks: getattr(cb, 'on_interrupt', lambda tr: None)(self)  # callbacks not derived from Callback may lack it
+        ck = self.run_dir/'checkpoints'/'last.pt' if self.run_dir else None
+        raise KeyboardInterrupt(f"interrupted at step {self.step} of {self.budget.steps}" +
+                                (f"; checkpoint {ck}: the same command resumes" if ck is not None and ck.exists() else ''))
 
     def _budget_allows_next(self)->bool:
         c = self.cfg
@@ -393,8 +427,23 @@ def save_checkpoint(tr:Trainer, path:str|Path)->Path:
              'dp_rng': tr.priv.rng_state(),  # the sample's and the noise's generators: private, like everything here
              'budget': [tr.budget.noise_multiplier, tr.budget.sample_rate, tr.budget.steps],
              'config': json.dumps(tr.cfg.to_dict())}
-    tmp = path.with_suffix('.tmp'); torch.save(state, tmp); os.replace(tmp, path)
+    tmp = path.with_suffix('.tmp')
+    with open(tmp, 'wb') as f: torch.save(state, f); f.flush(); os.fsync(f.fileno())  # on disk before it replaces anything
+    if path.exists(): os.replace(path, path.with_name('prev.pt'))  # the last good one, if this one is ever found corrupt
+    os.replace(tmp, path)
     return path
+
+def resume_from(tr:Trainer, folder:str|Path)->Path|None:
+    "Load `folder/last.pt` into `tr`; if it is unreadable (truncated, corrupt), `prev.pt` with a warning. The checkpoint used, or None."
+    import warnings
+    last, prev = Path(folder)/'last.pt', Path(folder)/'prev.pt'
+    if not last.exists(): return None
+    try: load_checkpoint(tr, last); return last
+    except (RuntimeError, EOFError) as e:  # torch.load of a truncated file; a refused pickle is an UnpicklingError and stays an error
+        if not prev.exists(): raise RuntimeError(f"checkpoint {last} is unreadable ({e}) and there is no {prev.name} to fall back on; "
+                                                 f"delete {last} to start afresh") from e
+        warnings.warn(f"checkpoint {last} is unreadable ({str(e)[:120]}); resuming from the one before it, {prev}")
+        load_checkpoint(tr, prev); return prev
 
 def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     "Restore a trainer's state from `path`; refuses a checkpoint of another configuration."
@@ -460,6 +509,7 @@ class ProgressCallback(Callback):
                 post['heuristic_eps' if tr.cfg.dp_mode == 'is' else 'eps'] = f"{tr.priv.epsilon(tr.cfg.delta):.2f}"
             self.bar.set_postfix(post, refresh=False)
     def on_end(self, tr): self.bar.close()
+    on_interrupt = on_end
 
 class SampleCallback(Callback):
     "A sample grid PNG every `every` private steps (`samples/step_XXXXXX.png`) and at the end (`samples.png`)."
@@ -489,6 +539,7 @@ class CheckpointCallback(Callback):
     def on_round(self, tr, logs):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
+    def on_interrupt(self, tr): self._save(tr)  # the generator is written only when training ends
 
 # %% ../nbs/04_train.ipynb #f1272154
 def default_callbacks(cfg:TrainConfig, progress_bar:bool|None=None)->list[Callback]:
@@ -507,23 +558,24 @@ def train(cfg:TrainConfig, # what to train
          )->Trainer:
     "Train a (DP) GAN as `cfg` says; returns the trainer, whose `run_dir` holds the results."
     rank, world = dist_info()
-    d = Path(cfg.runs_root)/(cfg.name or run_name(cfg))
-    if resume and (d/'checkpoints'/'last.pt').exists() and (d/'config.json').exists():  # before config.json is overwritten
-        refuse_changes(read_json(d/'config.json'), cfg.to_dict(), f"run folder {d}")
-    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name) if rank == 0 else d
+    if max_steps is not None and max_steps < 1: raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    if data_part not in ('private', 'public'): raise ValueError(f"data_part must be 'private' or 'public', got {data_part!r}")
+    run_dir = Path(cfg.runs_root)/(cfg.name or run_name(cfg))
+    if resume and (run_dir/'checkpoints'/'last.pt').exists() and (run_dir/'config.json').exists():  # before config.json is overwritten
+        refuse_changes(read_json(run_dir/'config.json'), cfg.to_dict(), f"run folder {run_dir}")
+    if data is None: data, private, public, test = run_parts(cfg); trained_on = cfg.train_on
+    else: private, public, test, trained_on = (data, None, None, 'private') if data_part == 'private' else (None, data, None, 'public')
+    cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
+    if max_steps is not None: cbs.append(_StopAt(max_steps))
+    tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)  # data, models and budget checked: only now is anything written
+    tr.tuning = tuning
+    if rank == 0:
+        make_run_dir(cfg, cfg.runs_root, name=cfg.name)
+        write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=trained_on)
     if world > 1:
         import torch.distributed as dist
         dist.barrier()  # rank 0 has made the folder
-    cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
-    if max_steps is not None: cbs.append(_StopAt(max_steps))
-    if data_part not in ('private', 'public'): raise ValueError(f"data_part must be 'private' or 'public', got {data_part!r}")
-    if data is None: data, private, public, test = run_parts(cfg); trained_on = cfg.train_on
-    else: private, public, test, trained_on = (data, None, None, 'private') if data_part == 'private' else (None, data, None, 'public')
-    tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)
-    tr.tuning = tuning
-    if rank == 0: write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=trained_on)
-    ck = run_dir/'checkpoints'/'last.pt'
-    if resume and ck.exists(): load_checkpoint(tr, ck)
+    if resume: resume_from(tr, run_dir/'checkpoints')
     return tr.fit()
 
 class _StopAt(Callback):
