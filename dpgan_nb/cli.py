@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #93e05c1d
 from __future__ import annotations
-import argparse, dataclasses, json, sys
+import argparse, dataclasses, json, math, pickle, re, sys
 from pathlib import Path
 
 from .core import *
@@ -14,18 +14,35 @@ from .metrics import EVAL_METRICS, FEATURE_BACKENDS, DOWNSTREAM_MODELS, evaluate
 from .dpmi import DPMIConfig, dpmi, sweep
 
 # %% auto #0
-__all__ = ['add_config_args', 'sigma_alone', 'config_from_args', 'train_parser', 'cmd_train', 'budget_parser', 'budget',
-           'cmd_budget', 'evaluate_parser', 'cmd_evaluate', 'generate_parser', 'cmd_generate', 'dpmi_parser',
-           'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export',
-           'audit_parser', 'cmd_audit', 'main']
+__all__ = ['USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args', 'train_parser',
+           'cmd_train', 'budget_parser', 'budget', 'cmd_budget', 'evaluate_parser', 'cmd_evaluate', 'generate_parser',
+           'cmd_generate', 'dpmi_parser', 'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies',
+           'export_parser', 'cmd_export', 'audit_parser', 'cmd_audit', 'user_error', 'error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
     s = str(f.type)
     if 'bool' in s: return bool
     if 'int' in s and 'float' not in s: return int
-    if 'float' in s: return float
+    if 'float' in s: return finite_float
     return str
+
+def finite_float(v:str)->float:
+    "argparse type of every float flag: a number, neither NaN nor infinite (`--lr-g inf` would train on garbage, `--noise-multiplier nan` never returned)."
+    try: x = float(v)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a number, got {v!r}") from None
+    if not math.isfinite(x): raise argparse.ArgumentTypeError(f"must be a finite number, got {v!r}")
+    return x
+
+def at_least(lo:int)->callable:
+    "argparse type: an integer >= `lo`."
+    def conv(v):
+        try: x = int(v)
+        except ValueError: raise argparse.ArgumentTypeError(f"expected an integer, got {v!r}") from None
+        if x < lo: raise argparse.ArgumentTypeError(f"must be >= {lo}, got {x}")
+        return x
+    conv.__name__ = f'int >= {lo}'
+    return conv
 
 def _none_or(tp):
     def conv(v):
@@ -69,7 +86,7 @@ def train_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.add_argument('--mode', dest='dp_mode', choices=['train', 'diff_privacy'], default=argparse.SUPPRESS,
                    help="seed-project alias: train = --dp-mode none, diff_privacy = --dp-mode gc")
     p.add_argument('--no-resume', action='store_true', help='ignore an existing checkpoint in the run folder')
-    p.add_argument('--max-steps', type=int, default=None, help='stop after this many private steps (resume later)')
+    p.add_argument('--max-steps', type=at_least(1), default=None, help='stop after this many private steps (resume later)')
     p.add_argument('--json', action='store_true', help='print the privacy report as JSON')
     add_config_args(p, TrainConfig, {'noise_multiplier': ['--sigma'], 'g_device': ['-gd'], 'd_device': ['-dd'], 'batch_size': ['-bs']})
     return p
@@ -101,11 +118,11 @@ def budget_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.add_argument('--dataset-size', type=int, required=True, help='N, private samples')
     p.add_argument('--batch-size', type=int, required=True, help='B, expected batch size (sample rate q = B / N)')
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument('--noise-multiplier', type=float, help='sigma: report epsilon')
-    g.add_argument('--target-epsilon', type=float, help='epsilon to reach: report sigma')
-    p.add_argument('--epochs', type=float, default=None, help='expected passes over the data')
+    g.add_argument('--noise-multiplier', type=finite_float, help='sigma: report epsilon')
+    g.add_argument('--target-epsilon', type=finite_float, help='epsilon to reach: report sigma')
+    p.add_argument('--epochs', type=finite_float, default=None, help='expected passes over the data')
     p.add_argument('--steps', type=int, default=None, help='number of DP-SGD steps (overrides --epochs)')
-    p.add_argument('--delta', type=float, default=1e-5, help='delta (default 1e-5)')
+    p.add_argument('--delta', type=finite_float, default=1e-5, help='delta (default 1e-5)')
     p.add_argument('--accountant', choices=ACCOUNTANTS, default=DEFAULT_ACCOUNTANT, help=f'default {DEFAULT_ACCOUNTANT}')
     p.add_argument('--json', action='store_true', help='print one JSON object')
     return p
@@ -114,6 +131,13 @@ def budget(dataset_size:int, batch_size:int, noise_multiplier:float|None=None, t
            epochs:float|None=None, steps:int|None=None, delta:float=1e-5, accountant:str=DEFAULT_ACCOUNTANT)->dict:
     "The budget computation behind `dpgan budget`, as a dict."
     if steps is None and epochs is None: raise ValueError("give --epochs or --steps")
+    def need(flag, v, ok, accepted):
+        if v is not None and not (math.isfinite(v) and ok(v)): raise ValueError(f"--{flag} must be {accepted}, got {v}")
+    need('steps', steps, lambda v: v >= 1, '>= 1')
+    need('epochs', epochs, lambda v: v > 0, '> 0')
+    need('noise-multiplier', noise_multiplier, lambda v: v > 0, '> 0 (σ = 0 adds no noise: no DP guarantee)')
+    need('target-epsilon', target_epsilon, lambda v: v > 0, '> 0')
+    need('delta', delta, lambda v: 0 < v < 1, 'in (0, 1)')
     q = sample_rate(dataset_size, batch_size)
     T = int(steps) if steps is not None else num_steps(epochs, dataset_size, batch_size)
     if noise_multiplier is None: noise_multiplier = noise_for(target_epsilon, q, T, delta, accountant)
@@ -286,10 +310,88 @@ def cmd_audit(ns)->int:
     else: print(f"run folder: {res['run_dir']}\naudit:      {audit_summary(res)}")
     return 0
 
+# %% ../nbs/10_cli.ipynb #c92ed390
+def _optional_errors()->tuple:
+    errs = []
+    try: import yaml; errs.append(yaml.YAMLError)
+    except ImportError: pass
+    try: from safetensors import SafetensorError; errs.append(SafetensorError)
+    except ImportError: pass
+    try: from PIL import UnidentifiedImageError; errs.append(UnidentifiedImageError)
+    except ImportError: pass
+    return tuple(errs)
+
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
+               pickle.UnpicklingError, EOFError, argparse.ArgumentError, argparse.ArgumentTypeError)  # json and TOML errors are ValueErrors
+_CORRUPT = ('PytorchStreamReader', 'failed finding central directory', 'failed reading zip archive', 'is unreadable',
+            'invalid header or archive is corrupted', 'not a zip file')
+_USER_ERRNOS = {'ENOSPC', 'EROFS', 'EDQUOT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'ENOENT', 'EEXIST', 'ENOTEMPTY', 'ENAMETOOLONG'}
+
+def user_error(e:BaseException)->bool:
+    "Is `e` the user's (a bad value, a missing, unreadable or corrupt file) rather than a bug in dpgan_nb?"
+    import errno
+    if isinstance(e, USER_ERRORS + _optional_errors()): return True
+    if isinstance(e, OSError) and e.errno is not None and errno.errorcode.get(e.errno) in _USER_ERRNOS: return True  # a full disk, a read-only folder
+    return isinstance(e, RuntimeError) and any(m in str(e) for m in _CORRUPT)  # torch.load of a truncated checkpoint
+
+_FILE_SUFFIXES = {'.pt', '.pth', '.ckpt', '.bin', '.safetensors', '.pkl', '.yaml', '.yml', '.toml', '.json', '.npz', '.csv'}
+
+def _file_in_trace(e:BaseException)->Path|None:
+    "The file a library frame was reading when `e` was raised (torch's and safetensors' errors do not name it)."
+    tb, found = e.__traceback__, None
+    while tb is not None:
+        fr = tb.tb_frame
+        if 'dpgan_nb' in fr.f_code.co_filename:
+            for v in list(fr.f_locals.values()):
+                if isinstance(v, (str, Path)) and len(str(v)) < 4096 and Path(v).suffix in _FILE_SUFFIXES:
+                    try:
+                        if Path(v).is_file(): found = Path(v)
+                    except OSError: pass
+        tb = tb.tb_next
+    return found
+
+def error_line(e:BaseException)->str:
+    "A user error as one line that names the value or the file."
+    if isinstance(e, OSError) and e.strerror and e.filename is not None:
+        msg = f"{e.strerror}: {e.filename}" + (f" -> {e.filename2}" if e.filename2 else '')
+    elif isinstance(e, pickle.UnpicklingError) and 'Weights only load failed' in str(e):
+        why = str(e).split('WeightsUnpickler error:')[-1].strip().split('\n')[0].strip() if 'WeightsUnpickler error:' in str(e) else ''
+        msg = f"refused to load a file that holds more than tensors ({why or 'not a weights-only checkpoint'}); nothing in it was run"
+    else:
+        msg = str(e) or type(e).__name__
+        msg = re.sub(r'\s*This is an internal miniz error.*?after saving\.', '', msg, flags=re.S)
+        if isinstance(e, RuntimeError) and any(m in msg for m in _CORRUPT) and 'unreadable' not in msg: msg = f"truncated or corrupt file ({msg.strip()})"
+        if type(e).__module__ not in ('builtins', 'argparse') and type(e).__name__ not in msg: msg = f"{msg} [{type(e).__name__}]"
+    msg = ' '.join(msg.split())
+    f = _file_in_trace(e)
+    if f is not None and str(f) not in msg and f.name not in msg: msg = f"{f}: {msg}"
+    return msg
+
 # %% ../nbs/10_cli.ipynb #35ee316d
+class _Parser(argparse.ArgumentParser):
+    "argparse, with a bad flag reported in one line (the usage is one `--help` away)."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+def _run(ns)->int:
+    if ns.cmd == 'train': return cmd_train(ns)
+    if ns.cmd == 'budget': return cmd_budget(ns)
+    if ns.cmd == 'evaluate': return cmd_evaluate(ns)
+    if ns.cmd == 'generate': return cmd_generate(ns)
+    if ns.cmd == 'dpmi': return cmd_dpmi(ns)
+    if ns.cmd == 'sweep': return cmd_sweep(ns)
+    if ns.cmd == 'studies': return cmd_studies(ns)
+    if ns.cmd == 'export': return cmd_export(ns)
+    if ns.cmd == 'audit': return cmd_audit(ns)
+    if ns.cmd == 'demo':
+        t = train_parser().parse_args(['--preset', 'demo', '--runs-root', ns.runs_root] + (['--epochs', str(ns.epochs)] if hasattr(ns, 'epochs') else []))
+        rc = cmd_train(t)
+        print("demo done: open the samples PNG above; the run folder holds config.json, privacy.json, log.csv and checkpoints.")
+        return rc
+    return 1
+
 def main(argv:list[str]|None=None)->int:
-    "Entry point of the `dpgan` command."
-    p = argparse.ArgumentParser(prog='dpgan', description='Differentially private generative models of images (dpgan_nb).')
+    "Entry point of the `dpgan` command: exit 0, 2 on a user error (one line), 130 on Ctrl-C; a bug shows its traceback."
+    p = _Parser(prog='dpgan', description='Differentially private generative models of images (dpgan_nb).')
     sub = p.add_subparsers(dest='cmd', required=True)
     train_parser(sub.add_parser('train', help='train a (DP) GAN into a run folder'))
     budget_parser(sub.add_parser('budget', help='epsilon for a DP-SGD configuration, or sigma for a target epsilon'))
@@ -301,25 +403,17 @@ def main(argv:list[str]|None=None)->int:
     export_parser(sub.add_parser('export', help='the release bundle of a run: only what the accountant covers'))
     audit_parser(sub.add_parser('audit', help='empirical lower bound on epsilon from one training run with canaries'))
     d = sub.add_parser('demo', help='the README demo: DP-DCGAN at epsilon = 10 on the embedded mnist-5k')
-    d.add_argument('--runs-root', default='runs'); d.add_argument('--epochs', type=float, default=argparse.SUPPRESS)
+    d.add_argument('--runs-root', default='runs'); d.add_argument('--epochs', type=finite_float, default=argparse.SUPPRESS)
     ns = p.parse_args(argv)
-    try:
-        if ns.cmd == 'train': return cmd_train(ns)
-        if ns.cmd == 'budget': return cmd_budget(ns)
-        if ns.cmd == 'evaluate': return cmd_evaluate(ns)
-        if ns.cmd == 'generate': return cmd_generate(ns)
-        if ns.cmd == 'dpmi': return cmd_dpmi(ns)
-        if ns.cmd == 'sweep': return cmd_sweep(ns)
-        if ns.cmd == 'studies': return cmd_studies(ns)
-        if ns.cmd == 'export': return cmd_export(ns)
-        if ns.cmd == 'audit': return cmd_audit(ns)
-        if ns.cmd == 'demo':
-            t = train_parser().parse_args(['--preset', 'demo', '--runs-root', ns.runs_root] + (['--epochs', str(ns.epochs)] if hasattr(ns, 'epochs') else []))
-            rc = cmd_train(t)
-            print("demo done: open the samples PNG above; the run folder holds config.json, privacy.json, log.csv and checkpoints.")
-            return rc
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
-        print(f"dpgan {ns.cmd}: error: {e}", file=sys.stderr); return 2
-    return 1
+    try: return _run(ns)
+    except KeyboardInterrupt as e:  # a training run saves a checkpoint first and says where, in the message
+        said = ' '.join(str(e).split())
+        print(f"dpgan {ns.cmd}: " + (said if said.startswith('interrupted') else 'interrupted' + (f'; {said}' if said else '')), file=sys.stderr, flush=True)
+        return 130
+    except Exception as e:
+        if user_error(e): print(f"dpgan {ns.cmd}: error: {error_line(e)}", file=sys.stderr, flush=True); return 2
+        print(f"dpgan {ns.cmd}: internal error: {type(e).__name__}, a bug in dpgan_nb (please report it with this traceback):",
+              file=sys.stderr, flush=True)
+        raise
 
 if __name__ == '__main__' and 'IPython' not in sys.modules: sys.exit(main())  # `python -m dpgan_nb.cli` and `torchrun -m dpgan_nb.cli`
