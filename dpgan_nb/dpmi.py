@@ -481,6 +481,12 @@ def read_grid(spec:str|Path|dict)->dict:
     job = spec.setdefault('job', 'dpmi')
     if job not in SWEEP_JOBS: raise ValueError(f"job must be one of {', '.join(SWEEP_JOBS)}, got {job!r}")
     spec.setdefault('study', 'sweep'); spec.setdefault('base', {}); spec.setdefault('grid', {}); spec.setdefault('evaluate', {})
+    import inspect
+    ev_ok = set(inspect.signature(evaluate).parameters) - {'run_dir', 'study', 'results_root', 'device'}  # those the sweep sets itself
+    ev_bad = sorted(set(spec['evaluate']) - ev_ok)
+    if ev_bad: raise ValueError(f"unknown evaluate settings {ev_bad}; known: {', '.join(sorted(ev_ok))}")
+    bad_m = [m for m in spec['evaluate'].get('metrics', []) if m not in EVAL_METRICS]
+    if bad_m: raise ValueError(f"unknown metrics {bad_m} in evaluate; known: {', '.join(EVAL_METRICS)}")
     spec.setdefault('runs_root', 'runs'); spec.setdefault('results_root', 'results')
     fields = {f.name for f in dataclasses.fields(SWEEP_JOBS[job])}
     unknown = (set(spec['base']) | set(spec['grid'])) - fields

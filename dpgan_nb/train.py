@@ -658,15 +658,21 @@ def export(run_dir:str|Path, # a finished run folder
                          f"so it has no privacy to release; train it again without reproducible_dp")
     files = _registered(RELEASERS, job, 'release rule')(run_dir)
     if out.exists() and any(out.iterdir()): raise FileExistsError(f"{out} is not empty; give a new folder for the bundle")
-    out.mkdir(parents=True, exist_ok=True)
-    listed = {}
-    for src, name in files:
-        dst = out/name; dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(src, dst)
-        listed[name] = hashlib.sha256(dst.read_bytes()).hexdigest()
-    from dpgan_nb import __version__
-    write_json(out/'release.json', {'_format': RUN_FORMAT, '_version': __version__, 'job': job, 'run': run_dir.name, 'files': listed,
-                                    'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'heuristic_epsilon', 'delta', 'accountant',
-                                                                         'noise_multiplier', 'sample_rate', 'steps', 'neighbouring')}})
+    made = not out.exists(); out.mkdir(parents=True, exist_ok=True)
+    try:
+        listed = {}
+        for src, name in files:
+            dst = out/name; dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(src, dst)
+            listed[name] = hashlib.sha256(dst.read_bytes()).hexdigest()
+        from dpgan_nb import __version__
+        write_json(out/'release.json', {'_format': RUN_FORMAT, '_version': __version__, 'job': job, 'run': run_dir.name, 'files': listed,
+                                        'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'heuristic_epsilon', 'delta', 'accountant',
+                                                                             'noise_multiplier', 'sample_rate', 'steps', 'neighbouring')}})
+        load_sampler(out).sample(2)  # the bundle must sample on its own (a truncated generator file is caught here)
+    except Exception as e:
+        for f in sorted(out.rglob('*'), reverse=True): f.unlink() if f.is_file() else f.rmdir()  # no half-written bundle
+        if made: out.rmdir()
+        raise ValueError(f"the bundle of {run_dir} does not load ({type(e).__name__}: {str(e)[:200]}); nothing was written to {out}") from e
     return out
 
 

@@ -41,6 +41,7 @@ def unknown_keys(d, src): (d/'grid.yaml').write_text('study: s\npreset: tiny\ngi
 def unknown_field(d, src): (d/'grid.yaml').write_text('study: s\npreset: tiny\ngrid:\n  target_epsilom: [1.0]\n')
 def bad_toml(d, src): (d/'grid.toml').write_text('study = "s"\n[grid\ntarget_epsilon = [1.0]\n')
 def json_in_config(d, src): (run_copy(d, src)/'config.json').write_text('{"arch": "mlp", ')
+def evaluate_typo(d, src): (d/'grid.yaml').write_text('study: s\njob: train\npreset: tiny\nevaluate:\n  num_sample: 100\n')
 
 
 # (id, arguments, what stderr must name, setup): {root} is the case's runs root, {run} the copied run folder
@@ -92,12 +93,14 @@ CASES = [
     ('generate-corrupt-config', ['generate', '{run}', '--num-samples', 4, '--out', 's.npz'], 'config.json', json_in_config),
     ('export-missing-run', ['export', 'nowhere', 'bundle'], 'nowhere', None),
     ('export-into-non-empty-folder', ['export', '{run}', 'bundle'], 'bundle', nonempty_out),
+    ('export-truncated-generator', ['export', '{run}', 'bundle'], 'does not load', truncated_generator),  # nothing half-written
     # dpgan sweep: the file is read and checked before anything runs
     ('sweep-missing-file', ['sweep', 'grid.yaml'], 'grid.yaml', None),
     ('sweep-malformed-yaml', ['sweep', 'grid.yaml'], 'grid.yaml', bad_yaml),
     ('sweep-malformed-toml', ['sweep', 'grid.toml'], 'grid.toml', bad_toml),
     ('sweep-unknown-key', ['sweep', 'grid.yaml', '--dry-run'], 'gird', unknown_keys),
     ('sweep-unknown-field', ['sweep', 'grid.yaml'], 'target_epsilom', unknown_field),
+    ('sweep-evaluate-typo-dry-run', ['sweep', 'grid.yaml', '--dry-run'], 'num_sample', evaluate_typo),
 ]
 
 # Cases that still leave a file or folder behind until the no-half-written-output change of 04_train lands (checked
