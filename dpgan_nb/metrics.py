@@ -499,7 +499,8 @@ def load_run(run_dir:str|Path, # a run folder (`train`, or a job registered in `
                                 f"and discriminator precision/recall; drop those metrics or re-run training")
     raw = open_run_dir(run_dir, ('config.json', 'generator.safetensors') + (('checkpoints/last.pt',) if need_d else ()))
     cfg = TrainConfig.from_dict(raw).replace(g_device=str(device), d_device=None)
-    tr = Trainer(cfg, callbacks=[])
+    data, _, _, test = run_parts(cfg)  # one cut of the data: the training part and the run's own test split
+    tr = Trainer(cfg, data, callbacks=[]); tr.test = test
     sd = load_file(str(run_dir/'generator.safetensors'))
     tr.G.load_state_dict(sd)
     if tr.G_ema is not None: tr.G_ema.load_state_dict(sd)
@@ -617,9 +618,10 @@ def _flat(metrics:dict)->dict:
 
 def eval_split(run_dir:str|Path, # the run folder
                cfg:Config, # its configuration
+               test:ImageDataset|None=None, # the split if already cut (`load_run` keeps it); default: `run_split(cfg, 'test')`
               )->ImageDataset:
     "The run's own held-out test split (`run_split`), checked against its data.json: the split it recorded, sharing no record with its private (or trained-on) part."
-    run_dir = Path(run_dir); test = run_split(cfg, 'test')
+    run_dir = Path(run_dir); test = run_split(cfg, 'test') if test is None else test
     if not (run_dir/'data.json').exists(): return test  # a run from before data.json: its own split, unchecked
     rec, mine = read_json(run_dir/'data.json'), data_record(test, cfg.dataset, getattr(cfg, 'data_root', None))
     if rec.get('test') and rec['test']['index_sha256'] != mine['index_sha256']:
@@ -666,7 +668,7 @@ def evaluate(run_dir:str|Path, # a training run folder
     need_d = any(m in metrics for m in ('pr_d', 'mia'))
     tr = load_run(run_dir, device, need_d)
     if need_d: tr.D  # a run without an image discriminator says so before any work
-    cfg = tr.cfg; members = tr.data; test = eval_split(run_dir, cfg)
+    cfg = tr.cfg; members = tr.data; test = eval_split(run_dir, cfg, getattr(tr, 'test', None))
     need_labels = tr.G.cond == 'none' and any(m in metrics for m in ('downstream', 'mia_bb'))  # measurement only (see label_note)
     cw = dataset_classifier(cfg.dataset, cfg.data_root, device=device) if need_labels or 'is' in metrics or fid_backend == 'classifier' else None
     fake = run_samples(tr, num_samples, seed, 'classifier' if need_labels else None, device, cw)
