@@ -11,7 +11,7 @@ help:
 	@echo "make demo   - set up .venv if missing, then train the demo DP-GAN on the embedded mnist-5k"
 	@echo "make test   - set up .venv if missing, export + check the package, nbdev_test, pytest tests/"
 	@echo "make readme - README.md from nbs/index.ipynb (tools/make_readme.py; no Quarto needed)"
-	@echo "make docs   - executed notebooks -> offline HTML site in _site/ (nbdev_docs if Quarto exists)"
+	@echo "make docs   - executed notebooks -> offline HTML site in _site/, maths by a local MathJax (nbdev_docs if Quarto exists)"
 	@echo "make docs-check - make docs, then open every page in headless Chromium (screenshots in _site/_screenshots/)"
 
 # (Re)install when the dependency pins change. torch/torchvision are pinned in settings.ini.
@@ -39,7 +39,12 @@ clean: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/make_readme.py
 
-docs: readme $(STAMP)
+# MathJax 3 (one file, TeX -> SVG) for the offline site's maths, from PyPI; see tools/build_docs.py --fetch-mathjax
+MATHJAX := $(VENV)/share/mathjax/tex-svg.js
+$(MATHJAX): | $(STAMP)
+	$(BIN)/python tools/build_docs.py --fetch-mathjax
+
+docs: readme $(STAMP) $(MATHJAX)
 	$(BIN)/python tools/build_docs.py
 	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; else echo "(Quarto not found: built the offline site only; nbdev_docs needs Quarto)"; fi
 

@@ -12,6 +12,7 @@ from .privacy import *
 from .train import *
 from .metrics import EVAL_METRICS, FEATURE_BACKENDS, DOWNSTREAM_MODELS, evaluate, generate
 from .dpmi import DPMIConfig, dpmi, sweep
+from .data import DATASETS
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args', 'train_parser',
@@ -61,7 +62,8 @@ def add_config_args(p:argparse.ArgumentParser, cls:type, aliases:dict|None=None)
     for f in dataclasses.fields(cls):
         tp, flags = _field_type(f), [f"--{f.name.replace('_', '-')}"] + aliases.get(f.name, [])
         optional = 'None' in str(f.type)
-        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=(docs.get(f.name) or '') + f" (default: {f.default})")
+        extra = f"; one of {', '.join(DATASETS)}" if f.name == 'dataset' else ''   # the names, not just "a name load_dataset knows"
+        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=(docs.get(f.name) or '') + extra + f" (default: {f.default})")
         if tp is bool: p.add_argument(*flags, action=argparse.BooleanOptionalAction, **kw)
         else: p.add_argument(*flags, type=_none_or(tp) if optional else tp, metavar=f.name.upper(), **kw)
     return p
@@ -88,12 +90,29 @@ def train_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.add_argument('--no-resume', action='store_true', help='ignore an existing checkpoint in the run folder')
     p.add_argument('--max-steps', type=at_least(1), default=None, help='stop after this many private steps (resume later)')
     p.add_argument('--json', action='store_true', help='print the privacy report as JSON')
+    p.add_argument('--dry-run', action='store_true', help='check the data, models and budget, print the plan (σ, q, T, ε), write nothing')
     add_config_args(p, TrainConfig, {'noise_multiplier': ['--sigma'], 'g_device': ['-gd'], 'd_device': ['-dd'], 'batch_size': ['-bs']})
     return p
+
+def _train_plan(tr, as_json:bool)->int:
+    "Print what `dpgan train` would do (a dry run): the run folder, the data, the planned budget and the models."
+    b, c = tr.budget, tr.cfg
+    plan = {'dry_run': True, 'run_dir': str(tr.run_dir), 'would_resume': tr.would_resume, 'dataset': c.dataset, 'n_private': len(tr.data),
+            'dp_mode': c.dp_mode, **dataclasses.asdict(b), 'max_grad_norm': c.max_grad_norm,
+            'g_params': sum(p.numel() for p in tr.G.parameters()), 'd_params': sum(p.numel() for p in tr.D.parameters())}
+    if as_json: print(json.dumps(plan)); return 0
+    print("dry run:    nothing was written")
+    print(f"run folder: {tr.run_dir} ({'would resume from its checkpoint' if tr.would_resume else 'new'})")
+    print(f"data:       {plan['n_private']} private records of {c.dataset}; batch {c.batch_size}, q = {b.sample_rate:.4g}, T = {b.steps} steps")
+    print(f"privacy:    " + ("no DP (dp_mode none)" if c.dp_mode == 'none' else
+                             f"σ = {b.noise_multiplier:.4g}, C = {c.max_grad_norm:g}: ε = {b.epsilon:.4g} at δ = {b.delta:g} after T steps ({b.accountant.upper()} accountant)"))
+    print(f"models:     G {plan['g_params']:,} parameters, D {plan['d_params']:,} parameters")
+    return 0
 
 def cmd_train(ns)->int:
     rank, world = init_distributed()
     cfg = sigma_alone(config_from_args(TrainConfig, ns, ns.preset), ns)
+    if ns.dry_run: return _train_plan(train(cfg, resume=not ns.no_resume, max_steps=ns.max_steps, dry_run=True), ns.json)
     tr = train(cfg, resume=not ns.no_resume, max_steps=ns.max_steps)
     rep = tr.report()
     if world > 1:  # every rank reports, so agreement across ranks can be checked
@@ -174,7 +193,7 @@ def evaluate_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParse
                    help=f"comma-separated, from {','.join(DOWNSTREAM_MODELS)}")
     p.add_argument('--mia-samples', type=int, default=1000, help='members (and as many non-members) the attacks use')
     p.add_argument('--study', default='default', help='results go to <results-root>/<study>.csv')
-    p.add_argument('--results-root', default='results')
+    p.add_argument('--results-root', default=None, help='default: results/ beside the runs folder (RUN_DIR/../../results)')
     p.add_argument('--device', default='cpu'); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--json', action='store_true', help='print metrics.json')
     return p
@@ -198,7 +217,7 @@ def cmd_evaluate(ns)->int:
     out = evaluate(ns.run_dir, ns.metrics, ns.num_samples, ns.fid_backend, ns.device, ns.study, ns.results_root, ns.seed,
                    downstream_models=ns.downstream_models, mia_samples=ns.mia_samples)
     if ns.json: print(json.dumps(out))
-    else: print(_summary(out)); print(f"written: {Path(ns.run_dir)/'metrics.json'}, {Path(ns.results_root)/(ns.study + '.csv')}")
+    else: print(_summary(out)); print(f"written: {Path(ns.run_dir)/'metrics.json'}, {out['results']}")
     return 0
 
 def generate_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
@@ -263,7 +282,7 @@ def studies_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser
     p.description = "Run the report's studies (grids of runs, evaluated into results/<study>-<size>.csv) and save their figures."
     p.add_argument('--size', default='small', choices=STUDY_SIZES, help='tiny (seconds a run), small (mnist-5k on a CPU) or full (default: small)')
     p.add_argument('--only', type=lambda s: s.split(','), default=list(ALL_STUDIES), help=f"comma-separated subset of {','.join(ALL_STUDIES)}")
-    p.add_argument('--dataset', default='mnist-5k', help='a name `load_dataset` knows (default: mnist-5k)')
+    p.add_argument('--dataset', default='mnist-5k', help=f"one of {', '.join(DATASETS)} (default: mnist-5k)")
     p.add_argument('--runs-root', default='runs'); p.add_argument('--results-root', default='results')
     p.add_argument('--out', default='output_plots', help='folder of the figures (default: output_plots)')
     return p

@@ -14,7 +14,7 @@ import torch
 
 # %% auto #0
 __all__ = ['RUN_FORMAT', 'seed_everything', 'available_devices', 'get_device', 'gan_devices', 'Config', 'config_hash', 'run_name',
-           'write_json', 'read_json', 'make_run_dir', 'open_run_dir', 'RunLogger', 'progress']
+           'write_json', 'save_weights', 'read_json', 'make_run_dir', 'open_run_dir', 'RunLogger', 'progress']
 
 # %% ../nbs/00_core.ipynb #bfa19425
 def seed_everything(seed:int=0, # the run's seed
@@ -56,6 +56,7 @@ class Config:
     "Base of every job's settings: presets, JSON round-trip, and the key arguments that name a run."
     presets: ClassVar[dict[str, dict]] = {}   # name -> field overrides
     key_args: ClassVar[tuple[str, ...]] = ()  # fields that appear in the run folder's name
+    place_args: ClassVar[tuple[str, ...]] = ('runs_root', 'name')  # where a run goes, not what it computes: not hashed
     job: ClassVar[str] = 'job'
 
     @classmethod
@@ -85,8 +86,8 @@ class Config:
 RUN_FORMAT = 2  # version of the run-folder layout; bump when files change meaning (2: DP randomness from OS entropy in checkpoints, data.json records, privacy.json's threat model)
 
 def config_hash(cfg:Config|dict, n:int=8)->str:
-    "A short stable hash of a configuration."
-    d = cfg.to_dict() if isinstance(cfg, Config) else cfg
+    "A short stable hash of a configuration; a `Config`'s `place_args` (where its run goes) are left out."
+    d = {k: v for k, v in cfg.to_dict().items() if k not in cfg.place_args} if isinstance(cfg, Config) else cfg
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:n]
 
 def _fmt(v):
@@ -115,6 +116,16 @@ def _json_default(o):
     if isinstance(o, torch.Tensor): return o.tolist()
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+def save_weights(tensors:dict, # name -> tensor
+                 path:str|Path, metadata:dict[str, str]|None=None)->Path:
+    "Tensors to a safetensors file atomically (temporary file, then rename), with the permissions of any other file written here."
+    from safetensors.torch import save_file
+    path = Path(path); tmp = path.with_name(path.name + '.tmp')
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    mask = os.umask(0); os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)   # safetensors writes 0600: a release bundle's weights would be unreadable to its readers
+    os.replace(tmp, path); return path
 
 def read_json(path:str|Path)->Any:
     "Read JSON, with a clear error when the file is missing."

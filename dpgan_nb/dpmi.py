@@ -382,7 +382,6 @@ def dpmi(cfg:DPMIConfig, # the whole pipeline's settings
         )->DPMIRun:
     "Run DPMI (public model, codes, DP latent model, decoding) into a run folder; returns the loaded run."
     import shutil
-    from safetensors.torch import save_file
     run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name); priv_dir = run_dir/'private'
     if not resume:
         for f in ('public.json', 'generator.safetensors', 'samples.png', 'privacy.json'): (run_dir/f).unlink(missing_ok=True)
@@ -416,7 +415,7 @@ def dpmi(cfg:DPMIConfig, # the whole pipeline's settings
                   public_decoder=[f'public/{f}' for f in PUBLIC_RELEASE],
                   note=('DP-SGD on the private codes; one code per private image (record-level extraction); the public model, trained on '
                         'public images only (its data record shares none with the private part), and decoding are post-processing'))
-    save_file({k: v.detach().cpu().contiguous() for k, v in latent.state_dict().items()}, str(run_dir/'generator.safetensors'))
+    save_weights(latent.state_dict(), run_dir/'generator.safetensors')
     run = DPMIRun(cfg, DPMIGenerator(copy.deepcopy(latent).eval(), model, mu, s).to(cfg.device), private, run_dir, rep)
     _write_samples(run, run_dir/'samples.png')
     return run

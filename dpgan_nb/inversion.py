@@ -438,7 +438,6 @@ def train_public(cfg:PublicConfig, # what to train
                  during:DuringTrainExtractor|None=None, # refresh private codes during training (kept in it, never in the run folder)
                 )->Path:
     "Train the public model of `cfg` on public images only; returns the run folder."
-    from safetensors.torch import save_file
     if resume: _check_resumable(cfg, Path(cfg.runs_root)/(cfg.name or run_name(cfg)))
     run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)
     public, private, test = public_data(cfg)
@@ -446,8 +445,8 @@ def train_public(cfg:PublicConfig, # what to train
                                      'test': data_record(test, cfg.dataset, cfg.data_root)})      # and those its metrics show
     fit = _train_gan if cfg.model == 'gan' else _train_autoencoder
     model = fit(cfg, run_dir, public, resume, progress_bar, during)
-    save_file(_weights(model), str(run_dir/'public_model.safetensors'),
-              metadata={'kind': model.kind, 'latent_dim': str(model.latent_dim), 'img_shape': json.dumps(list(model.img_shape))})
+    save_weights(_weights(model), run_dir/'public_model.safetensors',
+                 metadata={'kind': model.kind, 'latent_dim': str(model.latent_dim), 'img_shape': json.dumps(list(model.img_shape))})
     m = min(100, len(public), len(test)); k = min(10, m)               # public and held-out test images, never private ones
     shown = torch.cat([public.images[:m], test.images[:m]]); codes = _codes(model, shown)
     err = reconstruction_error(model, codes, shown)

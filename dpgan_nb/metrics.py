@@ -97,12 +97,10 @@ def save_classifier(model:SmallCNN, path:str|Path,
                     trained_on:dict|Sequence[dict]|None=None, # `data_record`s of every image it learnt from (fitting and early stopping)
                     **info)->Path:
     "Write `model`'s weights and architecture (plus `info` and the records it was trained on) as safetensors."
-    from safetensors.torch import save_file
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     meta = {k: str(v) for k, v in {**model.config, **info}.items()}
     if trained_on is not None: meta['trained_on'] = json.dumps([trained_on] if isinstance(trained_on, dict) else list(trained_on))
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path), metadata=meta)
-    return path
+    return save_weights(model.state_dict(), path, meta)
 
 def classifier_info(path:str|Path|None=None, # a file from `save_classifier` (default: the packaged MNIST one)
                    )->dict:
@@ -245,12 +243,12 @@ MNIST_FAMILY = ('mnist-5k', 'mnist')
 
 def dataset_classifier(dataset:str, # a name `load_dataset` knows
                        data_root:str|None=None,
-                       cache_dir:str|Path|None=None, # default: $DPGAN_CLASSIFIERS or data/classifiers
+                       cache_dir:str|Path|None=None, # default: $DPGAN_CLASSIFIERS, else ~/.cache/dpgan_nb/classifiers
                        epochs:int=8, max_samples:int|None=None, # training budget (max_samples: for quick tests)
                        device='cpu', seed:int=0)->Path|None:
     "Weights of the `classifier` backend for `dataset`: None (packaged) for MNIST, else a cached `SmallCNN` trained on its train split."
     if dataset in MNIST_FAMILY: return None
-    cache = Path(cache_dir or os.environ.get('DPGAN_CLASSIFIERS', 'data/classifiers'))
+    cache = Path(cache_dir or os.environ.get('DPGAN_CLASSIFIERS') or user_cache('classifiers'))
     path = cache/(''.join(c if c.isalnum() or c in '-_.' else '-' for c in dataset) + '.safetensors')
     if path.exists(): return path
     tr = real_split(dataset, 'train', data_root)
@@ -309,7 +307,7 @@ def reference_stats(dataset:str='mnist-5k', # a name `load_dataset` knows
                     split:str='test', # 'train' or 'test'
                     backend:str='classifier', # feature backend
                     device='cpu',
-                    cache_dir:str|Path|None=None, # default: $DPGAN_FID_STATS or data/fid_stats
+                    cache_dir:str|Path|None=None, # default: $DPGAN_FID_STATS, else ~/.cache/dpgan_nb/fid_stats
                     max_samples:int|None=None, # use only the first N images of the split
                     data_root:str|None=None, weights:str|Path|None=None,
                     refresh:bool=False, # recompute even when cached
@@ -319,7 +317,7 @@ def reference_stats(dataset:str='mnist-5k', # a name `load_dataset` knows
     ext = feature_extractor(backend, device, weights)
     ds = images if images is not None else real_split(dataset, split, data_root)
     rec = data_record(ds, dataset, data_root)['index_sha256'][:12]
-    cache = Path(cache_dir or os.environ.get('DPGAN_FID_STATS', 'data/fid_stats'))
+    cache = Path(cache_dir or os.environ.get('DPGAN_FID_STATS') or user_cache('fid_stats'))
     key = '_'.join([dataset, split, rec, ext.name] + ([f'n{max_samples}'] if max_samples else []))
     path = cache/(''.join(c if c.isalnum() or c in '-_.=' else '-' for c in key) + '.npz')
     if path.exists() and not refresh:
@@ -565,6 +563,10 @@ def generate(path:str|Path, # a run folder, or a release bundle (`export`) alone
     import hashlib
     from dpgan_nb import __version__
     path = Path(path); bundle = (path/'release.json').exists()
+    out = Path(out) if out is not None else (path.parent/f'{path.name}-samples.npz' if bundle else path/'samples.npz')
+    if out.suffix != '.npz' and (out.suffix or out.is_file()):   # `--out x.txt` used to become a folder named x.txt
+        raise ValueError(f"out must be a .npz file or a folder for PNGs, got {str(out)!r}"
+                         + (' (an existing file)' if out.is_file() else f" (a {out.suffix} file)"))
     s = load_sampler(path, device); cond = s.G.cond != 'none'
     labeller = None
     if label_with is not None:
@@ -589,7 +591,6 @@ def generate(path:str|Path, # a run folder, or a release bundle (`export`) alone
             'privacy': {k: s.privacy.get(k) for k in ('mode', 'epsilon', 'heuristic_epsilon', 'delta', 'accountant', 'noise_multiplier',
                                                        'sample_rate', 'steps') if k in s.privacy}}
     imgs = ((ds.images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    out = Path(out) if out is not None else (path.parent/f'{path.name}-samples.npz' if bundle else path/'samples.npz')
     if out.suffix == '.npz':
         out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(out, images=imgs, **({'labels': ds.labels.numpy()} if labelled else {}),
@@ -655,16 +656,17 @@ def evaluate(run_dir:str|Path, # a training run folder
              fid_backend:str='classifier', # feature backend of FID and k-NN precision/recall
              device='cpu',
              study:str='default', # results go to <results_root>/<study>.csv
-             results_root:str|Path='results',
+             results_root:str|Path|None=None, # default: `results/` beside the runs folder (<run_dir>/../../results)
              seed:int=0, k:int=3, # k of the k-NN precision/recall
              downstream_models:Sequence[str]=DOWNSTREAM_MODELS,
              mia_samples:int|None=1000, # at most this many members and as many non-members
-             stats_cache:str|Path|None=None, # reference statistics cache (default data/fid_stats)
+             stats_cache:str|Path|None=None, # reference statistics cache (default: `reference_stats`'s)
             )->dict:
     "Compute `metrics` for a run on its own test split, write `<run_dir>/metrics.json` and append a row to `<results_root>/<study>.csv`."
     bad = [m for m in metrics if m not in EVAL_METRICS]
     if bad: raise ValueError(f"unknown metrics {bad}; known: {', '.join(EVAL_METRICS)}")
     run_dir = Path(run_dir)
+    results_root = Path(results_root) if results_root is not None else run_dir.resolve().parent.parent/'results'
     need_d = any(m in metrics for m in ('pr_d', 'mia'))
     tr = load_run(run_dir, device, need_d)
     if need_d: tr.D  # a run without an image discriminator says so before any work
@@ -714,4 +716,5 @@ def evaluate(run_dir:str|Path, # a training run folder
     row = {'run': run_dir.name, 'dataset': cfg.dataset, 'arch': cfg.arch, 'dp_mode': cfg.dp_mode,
            'epsilon': priv.get('epsilon'), 'num_samples': num_samples, **_flat(res)}
     RunLogger(results_root, f'{study}.csv', f'{study}.jsonl').log(**row)
+    out['results'] = str(results_root/f'{study}.csv')
     return out

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_studies.ipynb #2e9dea5b
 from __future__ import annotations
-import csv, json, math, os, time
+import csv, io, json, math, os, time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -239,13 +239,16 @@ def plot_extraction(comp:dict, title:str='', path:str|Path|None=None):
 def _panel(controls:dict, draw:Callable, save_to, rows:list[list[str]]|None=None):
     "A VBox of `controls` (one HBox per list of names in `rows`) and an output that `draw()` fills; every change re-draws (and saves to `save_to`)."
     import ipywidgets as w, matplotlib.pyplot as plt
+    from IPython.display import Image
     out = w.Output(); panel = w.VBox([w.HBox([controls[k] for k in r]) for r in (rows or [list(controls)])] + [out])
     def refresh(*_):
-        with out:
-            out.clear_output(wait=True)
-            panel.fig = _save(draw(), save_to)
-            plt.show()
-        return panel.fig
+        # The figure goes into the Output widget's state as a PNG, not through `with out:` capture: under nbclient
+        # (nbconvert --execute, papermill) capture makes its Output mimic write on the shell socket nbclient is
+        # reading, and the cell's reply can be lost, so the notebook hangs (jupyter/nbclient#312).
+        panel.fig = fig = _save(draw(), save_to)
+        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90, bbox_inches='tight'); plt.close(fig)
+        out.outputs = (); out.append_display_data(Image(buf.getvalue()))
+        return fig
     for c in controls.values(): c.observe(refresh, names='value')
     panel.refresh, panel.controls = refresh, controls
     refresh()

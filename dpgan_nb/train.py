@@ -479,9 +479,7 @@ def generator_spec(tr:Trainer)->dict:
 
 def save_generator(tr:Trainer, path:str|Path)->Path:
     "The generator's weights as safetensors (no code on load), with `generator_spec` in its metadata: sampling needs only this file."
-    from safetensors.torch import save_file
-    save_file({k: v.detach().cpu().contiguous() for k, v in tr.G_sample.state_dict().items()}, str(path),
-              metadata={'dpgan_generator': json.dumps(generator_spec(tr))}); return Path(path)
+    return save_weights(tr.G_sample.state_dict(), path, {'dpgan_generator': json.dumps(generator_spec(tr))})
 
 # %% ../nbs/04_train.ipynb #b55d1ca0
 class LogCallback(Callback):
@@ -555,6 +553,7 @@ def train(cfg:TrainConfig, # what to train
           models:tuple|None=None, # (G, D) instead of `build_gan`'s
           data_part:str='private', # what `data` is, for `data.json`: 'private', or 'public' (a public model's training)
           tuning:dict|None=None, # the tuning disclosure for privacy.json (default: `tuning_note(cfg)`)
+          dry_run:bool=False, # check data, models and budget and return the unstarted trainer: nothing is written
          )->Trainer:
     "Train a (DP) GAN as `cfg` says; returns the trainer, whose `run_dir` holds the results."
     rank, world = dist_info()
@@ -569,6 +568,9 @@ def train(cfg:TrainConfig, # what to train
     if max_steps is not None: cbs.append(_StopAt(max_steps))
     tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)  # data, models and budget checked: only now is anything written
     tr.tuning = tuning
+    if dry_run:
+        tr.would_resume = resume and (run_dir/'checkpoints'/'last.pt').exists()
+        return tr
     if rank == 0:
         make_run_dir(cfg, cfg.runs_root, name=cfg.name)
         write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=trained_on)

@@ -27,6 +27,9 @@ def test_help_lists_commands_and_flags():
                  '--g-activation', '--conditional', '--preset', '--mode'):
         assert flag in out, flag
     assert 'floor(epochs * N / B)' in out
+    flat = ' '.join(out.split())   # argparse wraps lines; --dataset names the data sets it takes
+    assert all(n in flat.replace('- ', '-') for n in ('mnist-5k', 'fashion-mnist', 'idx:FOLDER', 'folder:PATH')), flat
+    assert '--dry-run' in out
 
 
 def test_budget_json_has_the_documented_keys():
@@ -66,16 +69,28 @@ def test_train_writes_run_folder_matching_budget_and_resumes(tmp_path):
     assert done['steps'] == priv['steps'] and done['epsilon'] == priv['epsilon']
 
 
+def test_train_dry_run_plans_and_writes_nothing(tmp_path):
+    plan = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--dry-run', '--json', cwd=tmp_path).stdout)
+    assert plan['dry_run'] and not plan['would_resume'] and plan['steps'] == 8 and plan['n_private'] == 256
+    assert 9 < plan['epsilon'] <= 10 and plan['noise_multiplier'] > 0 and plan['accountant'] == 'rdp'
+    assert list(tmp_path.iterdir()) == []                             # no run folder, no runs root
+    real = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--json', cwd=tmp_path).stdout)
+    assert real['run_dir'] == plan['run_dir'] and real['epsilon'] == plan['epsilon'] and real['steps'] == plan['steps']
+    text = dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--dry-run', cwd=tmp_path).stdout
+    assert 'nothing was written' in text and 'would resume' in text and 'RDP accountant' in text
+
+
 def test_seed_project_mode_alias(tmp_path):
     r = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--mode', 'train', '--epochs', 0.25, '--json').stdout)
     assert r['mode'] == 'none' and r['epsilon'] is None
 
 
 def test_evaluate_and_generate_from_the_command_line(tmp_path):
-    run = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--name', 'ev', '--json').stdout)['run_dir']
-    res = tmp_path / 'results'
+    run = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--name', 'ev', '--json').stdout)['run_dir']
+    res, elsewhere = tmp_path / 'results', tmp_path / 'cwd'; elsewhere.mkdir()
     out = dpgan('evaluate', run, '--metrics', 'fid,is,downstream', '--downstream-models', 'logreg', '--num-samples', 200,
-                '--results-root', res, '--study', 'cli').stdout
+                '--study', 'cli', cwd=elsewhere).stdout   # results/ goes beside runs/, not into the current folder
+    assert list(elsewhere.iterdir()) == [] and f"{res / 'cli.csv'}" in out
     assert 'FID' in out and '[classifier features' in out and 'downstream accuracy' in out
     m = json.loads((Path(run) / 'metrics.json').read_text())
     assert m['metrics']['fid']['backend'] == 'classifier' and m['metrics']['fid']['value'] > 0

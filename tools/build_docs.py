@@ -6,18 +6,21 @@ cells marked `#| slow` or `#| eval: false` are shown but not run, `#| hide` cell
 nbdev directive lines are stripped from the code that is shown, `show_doc` tables are added after exported
 definitions as `nbdev_docs` would, and every page gets a sidebar linking all pages in order.
 The pages load nothing from the internet: no require.js, widget manager or Mermaid from a CDN, images
-embedded; math is typeset only when a local MathJax 2 exists (Debian's `libjs-mathjax`, or `--mathjax-url`),
-otherwise it shows as TeX source.
+embedded. Math is typeset in the browser by a copy of MathJax in `_site/_mathjax/`: MathJax 3's one-file TeX→SVG
+build (`tex-svg.js`, no fonts needed), which `--fetch-mathjax` (run by `make docs`) takes from PyPI, or else
+Debian's MathJax 2 (`libjs-mathjax`); `--mathjax-url` overrides both. Without any the pages show TeX source,
+and the build says so.
 
     python tools/build_docs.py                # execute and convert every notebook
     python tools/build_docs.py --no-execute   # convert the notebooks as stored
     python tools/build_docs.py --only 01_data # rebuild one page (the sidebar still lists all of them)
+    python tools/build_docs.py --fetch-mathjax  # put MathJax 3 into .venv/share/mathjax/ (pip download)
 
 Exits 1 when a notebook fails to execute (its page is still written, with the error shown and marked).
 The pages are listed in `_site/_pages.json`, which `tools/check_docs.py` reads.
 """
 from __future__ import annotations
-import argparse, datetime, json, os, re, sys, time, traceback, warnings
+import argparse, datetime, hashlib, json, os, re, shutil, subprocess, sys, tempfile, time, traceback, warnings, zipfile
 from html import escape
 from pathlib import Path
 
@@ -37,8 +40,13 @@ SITE = ROOT / '_site'
 ERROR_TAG = 'docs-error'          # put on cells whose execution failed; check_docs.py looks for `celltag_docs-error`
 SKIP_TAG = 'skip-execution'       # nbclient leaves cells with this tag unexecuted
 SKIP_FLAGS = ('slow',)            # `#| slow` cells are not run (settings.ini: tst_flags = slow)
-DEBIAN_MATHJAX = Path('/usr/share/javascript/mathjax/MathJax.js')
+DEBIAN_MATHJAX = Path('/usr/share/javascript/mathjax/MathJax.js')   # MathJax 2, Debian's libjs-mathjax
 MATHJAX_CONFIG = '?config=TeX-AMS_CHTML-full,Safe'
+# MathJax 3.2.2's tex-svg.js (Apache-2.0) as shipped in this PyPI wheel, which we only unzip (no Sphinx needed)
+MATHJAX3_WHEEL, MATHJAX3_MEMBER = 'sphinx-mathjax-offline==0.0.2', 'sphinx-mathjax-offline/static/mathjax/tex-svg.js'
+MATHJAX3_SHA256 = 'd4295dc33744836935c1399feece5159577b34c5c8ffb9f1c6324cd82e03a882'
+MATHJAX3 = ROOT / '.venv' / 'share' / 'mathjax' / 'tex-svg.js'
+MATHJAX_DIR = '_mathjax'          # under the site: pages load it by a relative URL, so the site can move
 
 # ------------------------------------------------------------------------------------------------ directives
 _DIRECTIVE = re.compile(r'^\s*#\s*\|\s*(.*?)\s*$')
@@ -201,7 +209,11 @@ TEMPLATE = r"""
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block html_head_js_mathjax -%}
-{%- if resources.site.mathjax_url -%}{{ mathjax(resources.site.mathjax_url) }}{%- endif -%}
+{%- if resources.site.mathjax.v3 -%}
+<script>window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
+  processEscapes: true, processEnvironments: true, tags: 'ams'}, svg: {fontCache: 'global'}};</script>
+<script defer src="{{ resources.site.mathjax.v3 }}"></script>
+{%- elif resources.site.mathjax.v2 -%}{{ mathjax(resources.site.mathjax.v2) }}{%- endif -%}
 {%- endblock html_head_js_mathjax -%}
 {% block extra_css %}
 <meta name="generator" content="dpgan_nb tools/build_docs.py (nbconvert)">
@@ -305,9 +317,30 @@ def postprocess_html(body:str)->str:
     items = ''.join(f'<li><a href="#{i}">{t}</a></li>' for i, t in toc if t)
     return body.replace('<!--SITE-TOC-->', f'<ul class="toc">{items}</ul>' if items else '', 1)
 
-def mathjax_url(opt:str|None)->str:
-    if opt is not None: return opt
-    return DEBIAN_MATHJAX.as_uri() + MATHJAX_CONFIG if DEBIAN_MATHJAX.exists() else ''
+def fetch_mathjax(dest:Path=MATHJAX3)->Path:
+    "Download MathJax 3's `tex-svg.js` from PyPI (pip download of the pinned wheel), check its SHA-256, write it to `dest`."
+    with tempfile.TemporaryDirectory(prefix='mathjax_') as d:
+        r = subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '-d', d, MATHJAX3_WHEEL],
+                           capture_output=True, text=True)
+        if r.returncode != 0: raise SystemExit(f'pip download {MATHJAX3_WHEEL} failed:\n{r.stderr.strip()[-800:]}')
+        with zipfile.ZipFile(next(Path(d).glob('*.whl'))) as z: data = z.read(MATHJAX3_MEMBER)
+    got = hashlib.sha256(data).hexdigest()
+    if got != MATHJAX3_SHA256: raise SystemExit(f'{MATHJAX3_MEMBER}: SHA-256 {got}, expected {MATHJAX3_SHA256}; not used')
+    dest.parent.mkdir(parents=True, exist_ok=True); dest.write_bytes(data)
+    print(f'MathJax 3.2.2 ({len(data)/1e6:.1f} MB) -> {dest}')
+    return dest
+
+def site_mathjax(opt:str|None, site:Path)->dict:
+    "How pages load MathJax: {'v3': url} or {'v2': url}, copied under `site/_mathjax/`; `opt` (a URL to MathJax 2) wins; {} if none."
+    if opt is not None: return {'v2': opt} if opt else {}
+    dest = site / MATHJAX_DIR
+    if MATHJAX3.exists():
+        dest.mkdir(parents=True, exist_ok=True); shutil.copyfile(MATHJAX3, dest / MATHJAX3.name)
+        return {'v3': f'{MATHJAX_DIR}/{MATHJAX3.name}'}
+    if DEBIAN_MATHJAX.exists():
+        shutil.rmtree(dest, ignore_errors=True); shutil.copytree(DEBIAN_MATHJAX.parent, dest)
+        return {'v2': f'{MATHJAX_DIR}/MathJax.js{MATHJAX_CONFIG}'}
+    return {}
 
 # ------------------------------------------------------------------------------------------------ main
 def build(only:list[str]|None=None, execute_nbs:bool=True, timeout:int=600, site:Path=SITE, nbs:Path=NBS,
@@ -340,7 +373,7 @@ def build(only:list[str]|None=None, execute_nbs:bool=True, timeout:int=600, site
     os.environ.setdefault('DPGAN_NO_PROGRESS', '1')   # text, not widget, progress bars in the pages
     index = pages[0] if pages[0]['name'] == 'index' else None
     site_info = dict(name=index['title'] if index else 'dpgan_nb', description=index['description'] if index else '',
-                     pages=pages, css=CSS, mathjax_url=mathjax_url(mathjax),
+                     pages=pages, css=CSS, mathjax=site_mathjax(mathjax, site),
                      date=datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))
     exporter, failures = make_exporter(), []
     for i, page in enumerate(pages):
@@ -378,7 +411,9 @@ def build(only:list[str]|None=None, execute_nbs:bool=True, timeout:int=600, site
         else: print(status)
     manifest_path.write_text(json.dumps({'pages': [{k: p.get(k) for k in ('name', 'file', 'title', 'source', 'executed', 'error', 'seconds')}
                                                    for p in pages]}, indent=2), encoding='utf-8')
-    print(f'site: {site / "index.html"} ({len(pages)} pages{", MathJax from " + site_info["mathjax_url"] if site_info["mathjax_url"] else ", math shown as TeX (no local MathJax)"})')
+    mj = site_info['mathjax']
+    print(f'site: {site / "index.html"} ({len(pages)} pages, ' + (f'maths by MathJax from {next(iter(mj.values()))})' if mj else
+          'maths shown as TeX: no local MathJax (run `python tools/build_docs.py --fetch-mathjax` or install libjs-mathjax))'))
     if failures:
         print(f'FAILED: {", ".join(failures)} did not execute cleanly (their pages show the error)', file=sys.stderr)
         return 1
@@ -391,8 +426,10 @@ def main(argv=None)->int:
     p.add_argument('--timeout', type=int, default=600, help='seconds one notebook may run (default 600)')
     p.add_argument('--site', default=str(SITE), help='output folder (default _site/)')
     p.add_argument('--mathjax-url', default=None,
-                   help="MathJax 2 URL; default: Debian's libjs-mathjax when installed, else none (math shows as TeX)")
+                   help="a MathJax 2 URL ('' for none); default: a copy in _site/_mathjax/ of .venv/share/mathjax/tex-svg.js, else of Debian's libjs-mathjax")
+    p.add_argument('--fetch-mathjax', action='store_true', help=f'only download MathJax 3 ({MATHJAX3_WHEEL} from PyPI) into {MATHJAX3.parent}')
     a = p.parse_args(argv)
+    if a.fetch_mathjax: fetch_mathjax(); return 0
     return build(only=a.only, execute_nbs=not a.no_execute, timeout=a.timeout, site=Path(a.site).resolve(), mathjax=a.mathjax_url)
 
 if __name__ == '__main__': sys.exit(main())

@@ -2,8 +2,10 @@
 """Open every page of the offline docs site (`_site/`, from tools/build_docs.py) in headless Chromium.
 
 For each page it checks, on the DOM Chromium rendered: the page's <title> and <h1>, the sidebar linking every
-page, no cell marked as failed (`celltag_docs-error`, set by build_docs.py) and no traceback text, and in
-the HTML file that no script, stylesheet or image is loaded from the network. It saves screenshots
+page, no cell marked as failed (`celltag_docs-error`, set by build_docs.py) and no traceback text, maths
+typeset (no TeX source like `$\nabla$` left in the visible text, no MathJax error node; and at least one
+formula typeset on the site when the pages load MathJax), and in the HTML file that no script, stylesheet or
+image is loaded from the network. It saves screenshots
 (1200x1600) in `_site/_screenshots/`: index.html always, every page with --all-screenshots.
 Exits 1 when a page fails a check, 2 when Chromium or the site is missing.
 
@@ -62,6 +64,17 @@ class _Page(HTMLParser):
         if 'h1' in self._in and self.h1: self.h1[-1] += data
         if not any(t in self._in for t in ('script', 'style', 'title')): self.text.append(data)
 
+_TEX_LEFT = re.compile(r'\$[^$\n]{0,120}?\\[A-Za-z]+[^$\n]{0,120}?\$|\\\([^\n]{0,120}?\\\)')   # $..\cmd..$ or \(..\)
+_MATH_ERROR = re.compile(r'<g\b[^>]*data-mml-node="merror"|<span\b[^>]*class="MathJax_Error"')   # MathJax 3 SVG / MathJax 2
+_TYPESET = re.compile(r'<mjx-container\b|<span\b[^>]*class="MathJax"')
+
+def math_problems(dom_html:str, visible_text:str)->list[str]:
+    "TeX left as source in the visible text, or formulas MathJax could not typeset."
+    out = []
+    if m := _TEX_LEFT.search(visible_text): out.append(f'maths shown as TeX source, not typeset: {m.group(0)[:80]!r}')
+    if n := len(_MATH_ERROR.findall(dom_html)): out.append(f'{n} formula(s) MathJax could not typeset')
+    return out
+
 def pages_of(site:Path)->list[dict]:
     m = site / '_pages.json'
     if m.exists(): return json.loads(m.read_text(encoding='utf-8'))['pages']
@@ -92,6 +105,8 @@ def check_page(exe:str, site:Path, page:dict, all_files:list[str])->list[str]:
         if found: problems.append(f'{what} ({marker!r} found)')
     if page.get('error'): problems.append('build_docs.py recorded an execution error:\n      ' + page['error'].replace('\n', '\n      '))
     if len(text.strip()) < 40: problems.append('the page has almost no text')
+    problems += math_problems(r.stdout, text)
+    page['typeset'] = len(_TYPESET.findall(r.stdout))
     return problems
 
 def screenshot(exe:str, page:Path, out:Path)->str|None:
@@ -124,6 +139,9 @@ def main(argv=None)->int:
             failed += 1
             print(f'FAIL {page["file"]}:\n' + '\n'.join(f'  - {x}' for x in problems))
         else: print(f'ok   {page["file"]}  ({page.get("title") or ""})')
+    if (site / '_mathjax').exists() and not any(pg.get('typeset') for pg in pages):
+        failed += 1; print('FAIL the pages load MathJax from _mathjax/ but no formula was typeset on any page')
+    else: print(f'maths: {sum(pg.get("typeset", 0) for pg in pages)} formulas typeset on {sum(bool(pg.get("typeset")) for pg in pages)} pages')
     shots = pages if a.all_screenshots else [pg for pg in pages if pg['file'] == 'index.html']
     for pg in shots:
         out = site / '_screenshots' / (Path(pg['file']).stem + '.png')
