@@ -13,6 +13,7 @@ from .train import *
 from .metrics import EVAL_METRICS, FEATURE_BACKENDS, DOWNSTREAM_MODELS, evaluate, generate
 from .dpmi import DPMIConfig, dpmi, sweep
 from .data import DATASETS
+from .console import COMMANDS, top_parser
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args', 'train_parser',
@@ -410,18 +411,13 @@ def _run(ns)->int:
 
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `dpgan` command: exit 0, 2 on a user error (one line), 130 on Ctrl-C; a bug shows its traceback."
-    p = _Parser(prog='dpgan', description='Differentially private generative models of images (dpgan_nb).')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    train_parser(sub.add_parser('train', help='train a (DP) GAN into a run folder'))
-    budget_parser(sub.add_parser('budget', help='epsilon for a DP-SGD configuration, or sigma for a target epsilon'))
-    evaluate_parser(sub.add_parser('evaluate', help='metrics of a run folder (FID, IS, precision/recall, downstream, MIA)'))
-    generate_parser(sub.add_parser('generate', help='samples of a run as .npz or PNG folder'))
-    dpmi_parser(sub.add_parser('dpmi', help='DP model inversion: public model, latent codes, DP latent GAN/VAE'))
-    sweep_parser(sub.add_parser('sweep', help='a grid of runs from a YAML/TOML file, evaluated into results/<study>.csv'))
-    studies_parser(sub.add_parser('studies', help="the report's studies and their figures (make studies)"))
-    export_parser(sub.add_parser('export', help='the release bundle of a run: only what the accountant covers'))
-    audit_parser(sub.add_parser('audit', help='empirical lower bound on epsilon from one training run with canaries'))
-    d = sub.add_parser('demo', help='the README demo: DP-DCGAN at epsilon = 10 on the embedded mnist-5k')
+    p, sub = top_parser(_Parser)
+    parsers = dict(train=train_parser, budget=budget_parser, evaluate=evaluate_parser, generate=generate_parser, dpmi=dpmi_parser,
+                   sweep=sweep_parser, studies=studies_parser, export=export_parser, audit=audit_parser)
+    for name, text in COMMANDS.items():
+        s = sub.add_parser(name, help=text)
+        if name in parsers: parsers[name](s)
+    d = sub.choices['demo']
     d.add_argument('--runs-root', default='runs'); d.add_argument('--epochs', type=finite_float, default=argparse.SUPPRESS)
     ns = p.parse_args(argv)
     try: return _run(ns)

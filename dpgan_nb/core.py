@@ -140,9 +140,13 @@ def make_run_dir(cfg:Config, # the job's configuration
                  name:str|None=None, # an explicit folder name instead of the generated one
                 )->Path:
     "Create (or reopen) the run folder for `cfg` and write its `config.json`."
+    import shutil
     from dpgan_nb import __version__
-    d = Path(root)/(name or run_name(cfg, job)); d.mkdir(parents=True, exist_ok=True)
-    write_json(d/'config.json', {'_format': RUN_FORMAT, '_job': job or cfg.job, '_version': __version__, **cfg.to_dict()})
+    d = Path(root)/(name or run_name(cfg, job)); new = not d.exists(); d.mkdir(parents=True, exist_ok=True)
+    try: write_json(d/'config.json', {'_format': RUN_FORMAT, '_job': job or cfg.job, '_version': __version__, **cfg.to_dict()})
+    except BaseException:   # a full disk, a read-only folder: a folder made only now is not left behind empty
+        if new: shutil.rmtree(d, ignore_errors=True)
+        raise
     return d
 
 def open_run_dir(path:str|Path, # a run folder

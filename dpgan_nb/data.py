@@ -27,6 +27,11 @@ class ImageDataset(Dataset):
         images, labels = torch.as_tensor(images, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.long)
         if images.ndim != 4: raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
         if len(images) != len(labels): raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        if len(images):
+            if not images.isfinite().all(): raise ValueError(f"images hold {int((~images.isfinite()).sum())} NaN or infinite values")
+            lo, hi = images.min().item(), images.max().item()
+            if lo < -1 - 1e-4 or hi > 1 + 1e-4:
+                raise ValueError(f"images must lie in [-1, 1], got values in [{lo:g}, {hi:g}]: scale them first (`to_unit_range`)")
         self.images, self.labels, self.name = images, labels, name
         self.index = torch.arange(len(images)) if index is None else torch.as_tensor(index, dtype=torch.long)
         self.classes = list(classes) if classes is not None else [str(i) for i in range(int(labels.max()) + 1 if len(labels) else 0)]
@@ -170,7 +175,11 @@ def load_image_folder(path:str|Path, # folder with one sub-folder of images per 
     tf = [T.Resize(image_size), T.CenterCrop(image_size)] + ([T.Grayscale()] if grayscale else []) + [T.ToTensor()]
     d = tvd.ImageFolder(str(path), transform=T.Compose(tf))
     if len(d) == 0: raise ValueError(f"image folder {path} holds no images")
-    return _from_tv(d, d.classes, path.name)
+    xs = []
+    for i, (f, _) in enumerate(d.samples):   # a file named like an image that is not one: say which
+        try: xs.append(d[i][0])
+        except OSError as e: raise ValueError(f"{f} is not an image that can be read ({type(e).__name__}: {e})") from None
+    return ImageDataset(torch.stack(xs) * 2 - 1, torch.as_tensor(d.targets), d.classes, path.name)
 
 # %% ../nbs/01_data.ipynb #c5234bf0
 DATASETS = ('mnist-5k', 'fashion-mnist', 'mnist', 'fashion-mnist-download', 'celeba', 'idx:FOLDER', 'folder:PATH')

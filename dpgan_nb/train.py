@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #d4f78f73
 from __future__ import annotations
-import copy, json, math, os, time
+import copy, json, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from contextlib import contextmanager
@@ -115,6 +115,7 @@ class TrainConfig(Config):
         if self.conditional and self.cond not in ('cgan', 'acgan', 'wcgan'):
             raise ValueError(f"cond must be 'cgan', 'acgan' or 'wcgan', got {self.cond!r}")
         if self.train_on not in ('private', 'public'): raise ValueError(f"train_on must be 'private' or 'public', got {self.train_on!r}")
+        if self.accountant not in ACCOUNTANTS: raise ValueError(f"unknown accountant {self.accountant!r}; known: {', '.join(ACCOUNTANTS)}")
         if self.train_on == 'public' and self.public_fraction is None:
             raise ValueError("train_on='public' needs public_fraction (the share of the training split that is public)")
         bad = [f"{k}={v}" for k, v in vars(self).items() if isinstance(v, float) and not math.isfinite(v)]
@@ -178,6 +179,9 @@ def resolve_budget(cfg:TrainConfig, n:int)->Budget:
         if not 0 < q_fixed <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {q_fixed}")
         q, T = float(q_fixed), max(1, math.floor(cfg.epochs / q_fixed + 1e-9))
     if cfg.dp_mode == 'none': return Budget(0., q, T, None, cfg.delta, cfg.accountant)
+    if n > 0 and cfg.delta >= 1 / n:
+        warnings.warn(f"delta = {cfg.delta:g} >= 1/N = {1 / n:.3g}: publishing one private record outright meets (ε, δ)-DP at "
+                      f"δ = 1/N, so this guarantee says little; choose δ well below 1/N (e.g. {1 / n ** 1.1:.1g})")
     sigma = cfg.noise_multiplier if cfg.noise_multiplier is not None else noise_for(cfg.target_epsilon, q, T, cfg.delta, cfg.accountant)
     return Budget(sigma, q, T, epsilon_for(sigma, q, T, cfg.delta, cfg.accountant), cfg.delta, cfg.accountant)
 

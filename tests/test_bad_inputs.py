@@ -41,6 +41,18 @@ def unknown_keys(d, src): (d/'grid.yaml').write_text('study: s\npreset: tiny\ngi
 def unknown_field(d, src): (d/'grid.yaml').write_text('study: s\npreset: tiny\ngrid:\n  target_epsilom: [1.0]\n')
 def bad_toml(d, src): (d/'grid.toml').write_text('study = "s"\n[grid\ntarget_epsilon = [1.0]\n')
 def json_in_config(d, src): (run_copy(d, src)/'config.json').write_text('{"arch": "mlp", ')
+def folder_with_broken_image(d, src):
+    import numpy as np
+    from PIL import Image
+    (d/'imgs'/'0').mkdir(parents=True); Image.fromarray(np.zeros((28, 28), np.uint8)).save(d/'imgs'/'0'/'ok.png')
+    (d/'imgs'/'0'/'bad.png').write_text('a text file named like an image')
+def idx_bad_magic(d, src):
+    (d/'idx').mkdir()
+    for f in ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'): (d/'idx'/f).write_bytes(b'\x12\x34\x08\x03' + bytes(32))
+def other_model_checkpoint(d, src):
+    import json, torch
+    ck = run_copy(d, src)/'checkpoints'/'last.pt'; s = torch.load(ck, weights_only=True)
+    c = json.loads(s['config']); c['arch'] = 'dcgan'; s['config'] = json.dumps(c); torch.save(s, ck)   # another model's checkpoint
 def evaluate_typo(d, src): (d/'grid.yaml').write_text('study: s\njob: train\npreset: tiny\nevaluate:\n  num_sample: 100\n')
 
 
@@ -81,6 +93,12 @@ CASES = [
     ('train-mode', ['train', '--preset', 'tiny', '--mode', 'private', '--runs-root', '{root}'], "'private'", None),
     ('train-wgan-gp-under-dp', ['train', '--preset', 'tiny', '--loss', 'wgan-gp', '--runs-root', '{root}'], 'wgan-gp', None),
     ('train-runs-root-is-a-file', ['train', *TINY, '--runs-root', 'runs'], 'runs', runs_root_file),
+    ('train-folder-broken-image', ['train', '--preset', 'tiny', '--dataset', 'folder:imgs', '--runs-root', '{root}'], 'bad.png is not an image',
+     folder_with_broken_image),
+    ('train-idx-bad-magic', ['train', '--preset', 'tiny', '--dataset', 'idx:idx', '--runs-root', '{root}'], 'bad magic number 0x12340803', idx_bad_magic),
+    ('train-batch-above-n', ['train', '--preset', 'tiny', '--batch-size', 1000, '--runs-root', '{root}'], 'batch_size must be in [1, 256] for 256 samples', None),
+    ('train-empty-data', ['train', '--preset', 'tiny', '--max-samples', 0, '--runs-root', '{root}'], 'max_samples', None),
+    ('train-checkpoint-of-another-model', ['train', *TINY, '--runs-root', '{root}'], 'last.pt', other_model_checkpoint),
     ('train-truncated-checkpoint', ['train', *TINY, '--runs-root', '{root}'], 'last.pt', truncated_checkpoint),
     ('train-malicious-checkpoint', ['train', *TINY, '--runs-root', '{root}'], 'last.pt', malicious_checkpoint),
     # dpgan evaluate / generate / export

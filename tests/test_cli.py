@@ -19,6 +19,19 @@ def last_json(out):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def test_top_level_help_does_not_import_torch():
+    code = ("import sys, contextlib, io\nfrom dpgan_nb.console import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "    try: main(['--help'])\n    except SystemExit as e: assert e.code == 0, e.code\n"
+            "assert 'torch' not in sys.modules and 'opacus' not in sys.modules, 'dpgan --help imported torch'\n"
+            "assert 'train' in out.getvalue() and 'audit' in out.getvalue()\nprint('ok')")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
+    assert dpgan('--version').stdout.startswith('dpgan_nb ')
+    none = dpgan(check=False)
+    assert none.returncode == 2 and 'required: cmd' in none.stderr
+
+
 def test_help_lists_commands_and_flags():
     out = dpgan('--help').stdout
     for cmd in ('train', 'budget', 'evaluate', 'generate', 'export', 'audit', 'demo'): assert cmd in out
