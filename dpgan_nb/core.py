@@ -14,7 +14,8 @@ import torch
 
 # %% auto #0
 __all__ = ['RUN_FORMAT', 'seed_everything', 'available_devices', 'get_device', 'gan_devices', 'Config', 'config_hash', 'run_name',
-           'write_json', 'save_weights', 'read_json', 'make_run_dir', 'open_run_dir', 'RunLogger', 'progress']
+           'write_json', 'save_weights', 'save_state', 'load_state', 'read_json', 'make_run_dir', 'open_run_dir',
+           'RunLogger', 'progress']
 
 # %% ../nbs/00_core.ipynb #bfa19425
 def seed_everything(seed:int=0, # the run's seed
@@ -126,6 +127,34 @@ def save_weights(tensors:dict, # name -> tensor
     mask = os.umask(0); os.umask(mask)
     os.chmod(tmp, 0o666 & ~mask)   # safetensors writes 0600: a release bundle's weights would be unreadable to its readers
     os.replace(tmp, path); return path
+
+def _digest_file(path:Path)->Path: return path.with_name(path.name + '.sha256')
+
+def save_state(state:dict, # tensors, numbers, strings, lists and dicts of them (what `torch.load(weights_only=True)` reads back)
+               path:str|Path, prev:str|Path|None=None, # where the file it replaces goes (the last good one), if anywhere
+              )->Path:
+    "`torch.save` atomically (temporary file, fsync, rename), with the file's SHA-256 written beside it as `<path>.sha256`."
+    import hashlib, io
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO(); torch.save(state, buf); data = buf.getvalue()
+    tmp, digest = path.with_name(path.name + '.tmp'), _digest_file(path)
+    for f_, b in ((tmp, data), (digest.with_name(digest.name + '.tmp'), hashlib.sha256(data).hexdigest().encode())):
+        with open(f_, 'wb') as f: f.write(b); f.flush(); os.fsync(f.fileno())  # on disk before it replaces anything
+    if prev is not None and path.exists():
+        os.replace(path, prev)
+        if digest.exists(): os.replace(digest, _digest_file(Path(prev)))
+    os.replace(tmp, path); os.replace(digest.with_name(digest.name + '.tmp'), digest)
+    return path
+
+def load_state(path:str|Path)->dict:
+    "Read a `save_state` file: its bytes checked against the SHA-256 beside it (when there is one), then `torch.load` of weights only (no code runs)."
+    import hashlib
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
+    d = _digest_file(path)
+    if d.exists() and hashlib.sha256(path.read_bytes()).hexdigest() != d.read_text().strip():   # a flipped bit torch.load may miss
+        raise RuntimeError(f"checkpoint {path} is unreadable: its bytes do not match the SHA-256 in {d.name}")
+    return torch.load(path, map_location='cpu', weights_only=True)
 
 def read_json(path:str|Path)->Any:
     "Read JSON, with a clear error when the file is missing."

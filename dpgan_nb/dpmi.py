@@ -301,12 +301,12 @@ class VAETrainer:
     def _save(self, path:Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         po = self.priv.optimizer
-        torch.save({'G': self.G.state_dict(), 'opt': getattr(po, 'original_optimizer', po).state_dict(), 'step': self.step,
+        save_state({'G': self.G.state_dict(), 'opt': getattr(po, 'original_optimizer', po).state_dict(), 'step': self.step,
                     'n_steps': self.priv.n_steps, 'accountant_history': [list(h) for h in (self.priv.accountant.history if self.priv.accountant else [])],
-                    'torch_rng': torch.get_rng_state(), 'dp_rng': self.priv.rng_state(), 'plan': json.dumps(self.plan())}, path)
+                    'torch_rng': torch.get_rng_state(), 'dp_rng': self.priv.rng_state(), 'plan': json.dumps(self.plan())}, path)  # atomic, SHA-256 beside
         write_json(self.run_dir/'privacy.json', {**self.report().to_dict(), 'planned_steps': self.budget.steps})
     def _load(self, path:Path):
-        s = torch.load(path, map_location='cpu', weights_only=True)
+        s = load_state(path)
         if 'plan' not in s or 'dp_rng' not in s:
             raise ValueError(f"checkpoint {path} records neither its privacy plan nor its DP randomness (an older version): "
                              "it cannot be resumed safely; start again (dpmi(..., resume=False))")

@@ -359,13 +359,11 @@ def _check_resumable(cfg, run_dir):
                               + "; use another name, or resume=False to start it again")
 
 def _save_ae_checkpoint(path, cfg, model, opt, step, perm, g_data, g_noise):
-    path.parent.mkdir(parents=True, exist_ok=True); tmp = path.with_suffix('.tmp')
-    torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'perm': perm,
-                'g_data': g_data.get_state(), 'g_noise': g_noise.get_state(), 'config': json.dumps(cfg.to_dict())}, tmp)
-    tmp.replace(path)
+    save_state({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'perm': perm,
+                'g_data': g_data.get_state(), 'g_noise': g_noise.get_state(), 'config': json.dumps(cfg.to_dict())}, path)
 
 def _load_ae_checkpoint(path, cfg, model, opt, g_data, g_noise):
-    s = torch.load(path, map_location='cpu', weights_only=True)
+    s = load_state(path)
     saved, now = json.loads(s['config']), cfg.to_dict()
     diff = [k for k in now if k not in _RESUME_FREE and saved.get(k) != now[k]]
     if diff: raise ValueError(f"checkpoint {path} was made with other settings: " + ', '.join(f"{k}={saved.get(k)!r} (now {now[k]!r})" for k in diff))

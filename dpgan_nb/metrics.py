@@ -502,7 +502,7 @@ def load_run(run_dir:str|Path, # a run folder (`train`, or a job registered in `
     sd = load_file(str(run_dir/'generator.safetensors'))
     tr.G.load_state_dict(sd)
     if tr.G_ema is not None: tr.G_ema.load_state_dict(sd)
-    if need_d: tr.D.load_state_dict(torch.load(run_dir/'checkpoints'/'last.pt', map_location=tr.d_dev, weights_only=True)['D'])
+    if need_d: tr.D.load_state_dict(load_state(run_dir/'checkpoints'/'last.pt')['D'])
     tr.run_dir = run_dir
     return tr
 

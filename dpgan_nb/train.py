@@ -420,7 +420,7 @@ def refuse_changes(saved:dict, # the configuration a run was started with
                                  "(another name, or resume=False)" if set(diff) & _BUDGET_FIELDS else ''))
 
 def save_checkpoint(tr:Trainer, path:str|Path)->Path:
-    "Write the trainer's full state to `path` (atomically)."
+    "Write the trainer's full state to `path` (`save_state`: atomically, with its SHA-256; the previous one kept as `prev.pt`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     po = tr.priv.optimizer
     state = {'G': tr.G.state_dict(), **({'G_ema': tr.G_ema.state_dict()} if tr.G_ema is not None else {}), 'D': tr.D.state_dict(), 'opt_g': tr.opt_g.state_dict(),
@@ -431,17 +431,16 @@ def save_checkpoint(tr:Trainer, path:str|Path)->Path:
              'dp_rng': tr.priv.rng_state(),  # the sample's and the noise's generators: private, like everything here
              'budget': [tr.budget.noise_multiplier, tr.budget.sample_rate, tr.budget.steps],
              'config': json.dumps(tr.cfg.to_dict())}
-    tmp = path.with_suffix('.tmp')
-    with open(tmp, 'wb') as f: torch.save(state, f); f.flush(); os.fsync(f.fileno())  # on disk before it replaces anything
-    if path.exists(): os.replace(path, path.with_name('prev.pt'))  # the last good one, if this one is ever found corrupt
-    os.replace(tmp, path)
-    return path
+    return save_state(state, path, prev=path.with_name('prev.pt'))   # the one it replaces: the last good one, if this is ever found corrupt
 
 def resume_from(tr:Trainer, folder:str|Path)->Path|None:
     "Load `folder/last.pt` into `tr`; if it is unreadable (truncated, corrupt), `prev.pt` with a warning. The checkpoint used, or None."
     import warnings
     last, prev = Path(folder)/'last.pt', Path(folder)/'prev.pt'
-    if not last.exists(): return None
+    if not last.exists():
+        if not prev.exists(): return None
+        warnings.warn(f"no {last.name} in {folder} (stopped while replacing it); resuming from the one before it, {prev}")
+        load_checkpoint(tr, prev); return prev
     try: load_checkpoint(tr, last); return last
     except (RuntimeError, EOFError) as e:  # torch.load of a truncated file; a refused pickle is an UnpicklingError and stays an error
         if not prev.exists(): raise RuntimeError(f"checkpoint {last} is unreadable ({e}) and there is no {prev.name} to fall back on; "
@@ -452,8 +451,7 @@ def resume_from(tr:Trainer, folder:str|Path)->Path|None:
 def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     "Restore a trainer's state from `path`; refuses a checkpoint of another configuration."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
-    s = torch.load(path, map_location='cpu', weights_only=True)
+    s = load_state(path)
     if 'dp_rng' not in s:
         raise ValueError(f"checkpoint {path} was made before dpgan_nb drew the DP noise from OS entropy (its noise was replayable "
                          f"from the seed): start the run afresh (resume=False, or delete {path})")

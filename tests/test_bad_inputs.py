@@ -52,7 +52,8 @@ def idx_bad_magic(d, src):
 def other_model_checkpoint(d, src):
     import json, torch
     ck = run_copy(d, src)/'checkpoints'/'last.pt'; s = torch.load(ck, weights_only=True)
-    c = json.loads(s['config']); c['arch'] = 'dcgan'; s['config'] = json.dumps(c); torch.save(s, ck)   # another model's checkpoint
+    c = json.loads(s['config']); c['arch'] = 'dcgan'; s['config'] = json.dumps(c); torch.save(s, ck)   # another model's checkpoint,
+    import hashlib; (ck.parent/'last.pt.sha256').write_text(hashlib.sha256(ck.read_bytes()).hexdigest())  # copied with its digest
 def evaluate_typo(d, src): (d/'grid.yaml').write_text('study: s\njob: train\npreset: tiny\nevaluate:\n  num_sample: 100\n')
 
 
@@ -98,7 +99,7 @@ CASES = [
     ('train-idx-bad-magic', ['train', '--preset', 'tiny', '--dataset', 'idx:idx', '--runs-root', '{root}'], 'bad magic number 0x12340803', idx_bad_magic),
     ('train-batch-above-n', ['train', '--preset', 'tiny', '--batch-size', 1000, '--runs-root', '{root}'], 'batch_size must be in [1, 256] for 256 samples', None),
     ('train-empty-data', ['train', '--preset', 'tiny', '--max-samples', 0, '--runs-root', '{root}'], 'max_samples', None),
-    ('train-checkpoint-of-another-model', ['train', *TINY, '--runs-root', '{root}'], 'last.pt', other_model_checkpoint),
+    ('train-checkpoint-of-another-model', ['train', *TINY, '--runs-root', '{root}'], "arch", other_model_checkpoint),
     ('train-truncated-checkpoint', ['train', *TINY, '--runs-root', '{root}'], 'last.pt', truncated_checkpoint),
     ('train-malicious-checkpoint', ['train', *TINY, '--runs-root', '{root}'], 'last.pt', malicious_checkpoint),
     # dpgan evaluate / generate / export
