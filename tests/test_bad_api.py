@@ -85,10 +85,20 @@ def test_delta_above_one_over_n_warns(tmp_path):
     assert not (tmp_path/'runs').exists()
 
 
-def _full_disk(monkeypatch):
-    "Every text write fails as on a full disk (ENOSPC), naming the file."
-    def boom(self, *a, **k): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+def _full_disk(monkeypatch, err=errno.ENOSPC):
+    "Every text write fails as on a full disk (ENOSPC) or in a folder we may not write to (EACCES), naming the file."
+    def boom(self, *a, **k): raise (PermissionError if err == errno.EACCES else OSError)(err, os.strerror(err), str(self))
     monkeypatch.setattr(Path, 'write_text', boom)
+
+
+def test_unwritable_folder_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    "Root ignores folder permissions (the tests run as root here), so the refusal is mocked."
+    from dpgan_nb.cli import main
+    _full_disk(monkeypatch, errno.EACCES)
+    rc = main(['train', '--preset', 'tiny', '--runs-root', str(tmp_path/'runs'), '--name', 'ro'])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and 'Permission denied' in err and 'config.json' in err, err
+    assert not (tmp_path/'runs'/'ro').exists()
 
 
 def test_full_disk_at_the_start_leaves_no_run_folder(tmp_path, monkeypatch):
