@@ -118,14 +118,17 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
+def _write_synced(path:Path, data:bytes)->Path:
+    "`data` to `path` through `open` (so with the umask's permissions), flushed to disk."
+    with open(path, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
+    return path
+
 def save_weights(tensors:dict, # name -> tensor
                  path:str|Path, metadata:dict[str, str]|None=None)->Path:
-    "Tensors to a safetensors file atomically (temporary file, then rename), with the permissions of any other file written here."
-    from safetensors.torch import save_file
+    "Tensors to a safetensors file atomically (temporary file, fsync, rename), with the permissions of any other file written here."
+    from safetensors.torch import save   # bytes, written by us: `save_file` would create the file 0600
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    mask = os.umask(0); os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)   # safetensors writes 0600: a release bundle's weights would be unreadable to its readers
+    _write_synced(tmp, save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata=metadata))
     os.replace(tmp, path); return path
 
 def _digest_file(path:Path)->Path: return path.with_name(path.name + '.sha256')
@@ -138,9 +141,8 @@ def save_state(state:dict, # tensors, numbers, strings, lists and dicts of them 
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO(); torch.save(state, buf); data = buf.getvalue()
     tmp, digest = path.with_name(path.name + '.tmp'), _digest_file(path)
-    for f_, b in ((tmp, data), (digest.with_name(digest.name + '.tmp'), hashlib.sha256(data).hexdigest().encode())):
-        with open(f_, 'wb') as f: f.write(b); f.flush(); os.fsync(f.fileno())  # on disk before it replaces anything
-    if prev is not None and path.exists():
+    _write_synced(tmp, data); _write_synced(digest.with_name(digest.name + '.tmp'), hashlib.sha256(data).hexdigest().encode())
+    if prev is not None and path.exists():   # both are on disk before anything is replaced
         os.replace(path, prev)
         if digest.exists(): os.replace(digest, _digest_file(Path(prev)))
     os.replace(tmp, path); os.replace(digest.with_name(digest.name + '.tmp'), digest)
@@ -148,13 +150,13 @@ def save_state(state:dict, # tensors, numbers, strings, lists and dicts of them 
 
 def load_state(path:str|Path)->dict:
     "Read a `save_state` file: its bytes checked against the SHA-256 beside it (when there is one), then `torch.load` of weights only (no code runs)."
-    import hashlib
+    import hashlib, io
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
-    d = _digest_file(path)
-    if d.exists() and hashlib.sha256(path.read_bytes()).hexdigest() != d.read_text().strip():   # a flipped bit torch.load may miss
+    data, d = path.read_bytes(), _digest_file(path)   # read once: hashed, then loaded
+    if d.exists() and hashlib.sha256(data).hexdigest() != d.read_text().strip():   # a flipped bit torch.load may miss
         raise RuntimeError(f"checkpoint {path} is unreadable: its bytes do not match the SHA-256 in {d.name}")
-    return torch.load(path, map_location='cpu', weights_only=True)
+    return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
 
 def read_json(path:str|Path)->Any:
     "Read JSON, with a clear error when the file is missing."
