@@ -11,6 +11,7 @@ from .core import *
 from .privacy import *
 from .train import *
 from .metrics import EVAL_METRICS, FEATURE_BACKENDS, DOWNSTREAM_MODELS, evaluate, generate
+from .generate import GEN_MODES, INTERPOLATION_MODES, generate_figure
 from .dpmi import DPMIConfig, dpmi, sweep
 from .data import DATASETS
 from .console import COMMANDS, top_parser
@@ -231,12 +232,32 @@ def generate_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParse
     p.add_argument('--num-samples', type=int, default=1000)
     p.add_argument('--out', default=None, help='a .npz file or a folder (default: RUN_DIR/samples.npz; beside a bundle: BUNDLE-samples.npz)')
     p.add_argument('--label-with', default=None, help="a save_classifier file to label an unconditional generator's samples (checked against the run's data.json)")
-    p.add_argument('--device', default='cpu'); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--device', default='cpu'); p.add_argument('--seed', type=int, default=0, help='seed of the latent codes (data-independent)')
+    g = p.add_argument_group('modes', 'random: --num-samples samples (.npz or PNG folder); grid: a fixed latent grid, one row per class for a '
+                             'conditional generator; interpolate: --interpolation-mode linear|slerp (between --pairs pairs of codes, '
+                             '--steps K images each) or dirichlet (--anchors K codes mixed with Dirichlet(--alpha) weights). '
+                             'grid and interpolate write one PNG (--out, default RUN_DIR/<mode>.png) and a JSON of what made it')
+    g.add_argument('--mode', default='random', choices=GEN_MODES, help='random (default), grid or interpolate')
+    g.add_argument('--classes', default=None, help="a conditional generator's classes, e.g. 3,7 (indices or names; default: all, balanced)")
+    g.add_argument('--interpolation-mode', default='slerp', choices=INTERPOLATION_MODES, help='interpolate: linear, slerp (default) or dirichlet')
+    g.add_argument('--steps', type=int, default=10, help='linear/slerp: K images per row, both ends included (>= 2; default 10)')
+    g.add_argument('--pairs', type=at_least(1), default=6, help='linear/slerp: rows, one pair of codes each (default 6)')
+    g.add_argument('--anchors', type=int, default=10, help='dirichlet: K anchor codes (>= 2; default 10)')
+    g.add_argument('--alpha', type=finite_float, default=1.0, help='dirichlet: concentration > 0; small: near the anchors, large: near their mean (default 1)')
+    g.add_argument('--rows', type=at_least(1), default=4, help='dirichlet: rows of mixtures; grid of an unconditional generator: rows (default 4)')
+    g.add_argument('--cols', type=at_least(1), default=10, help='grid: codes per row (default 10)')
+    g.add_argument('--rescale-norm', action='store_true', help="dirichlet: rescale mixtures to their anchors' mean norm")
     return p
 
 def cmd_generate(ns)->int:
-    if ns.num_samples < 1: raise ValueError(f"--num-samples must be >= 1, got {ns.num_samples}")
-    print(f"wrote {ns.num_samples} samples to {generate(ns.run_dir, ns.num_samples, ns.out, ns.seed, ns.device, label_with=ns.label_with)}")
+    if ns.mode == 'random':
+        if ns.num_samples < 1: raise ValueError(f"--num-samples must be >= 1, got {ns.num_samples}")
+        print(f"wrote {ns.num_samples} samples to {generate(ns.run_dir, ns.num_samples, ns.out, ns.seed, ns.device, label_with=ns.label_with, classes=ns.classes)}")
+        return 0
+    if ns.label_with is not None: raise ValueError("--label-with labels random samples (--mode random) only")
+    f = generate_figure(ns.run_dir, ns.mode, ns.out, ns.interpolation_mode, ns.steps, ns.pairs, ns.anchors, ns.alpha, ns.rows, ns.cols,
+                        ns.classes, ns.seed, ns.rescale_norm, ns.device)
+    print(f"wrote {f} and {f.with_suffix('.json').name} beside it")
     return 0
 
 # %% ../nbs/10_cli.ipynb #b2c71f23

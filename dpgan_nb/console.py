@@ -13,7 +13,7 @@ COMMANDS = {  # sub-command -> its line in `dpgan --help` (dpgan_nb.cli builds i
     'train': 'train a (DP) GAN into a run folder',
     'budget': 'epsilon for a DP-SGD configuration, or sigma for a target epsilon',
     'evaluate': 'metrics of a run folder (FID, IS, precision/recall, downstream, MIA)',
-    'generate': 'samples of a run as .npz or PNG folder',
+    'generate': 'samples of a run (.npz or PNG folder), a sample grid, or interpolations (linear, slerp, dirichlet)',
     'dpmi': 'DP model inversion: public model, latent codes, DP latent GAN/VAE',
     'sweep': 'a grid of runs from a YAML/TOML file, evaluated into results/<study>.csv',
     'studies': "the report's studies and their figures (make studies)",

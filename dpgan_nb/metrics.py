@@ -511,12 +511,17 @@ def run_samples(src, # a loaded run (`load_run`) or a generator (`load_sampler`)
                 label_backend:str|None='classifier', # an unconditional G's labels: this backend's predictions, or None (no labels, -1)
                 device='cpu',
                 weights:str|Path|None=None, # the backend's weights (default: the packaged MNIST classifier)
+                classes:Sequence[int]|None=None, # a conditional G's labels cycle through these class indices (default: all)
+                progress_bar:bool|None=False, # a bar over the batches (None: on unless DPGAN_NO_PROGRESS=1)
                )->ImageDataset:
     "n samples with their labels: conditioning labels for a conditional G, else `label_backend`'s predictions or none; `label_source` says which."
     cond = src.G.cond != 'none'
-    x = torch.cat([src.sample(min(1000, n - i), seed=seed * 7919 + i, y=(torch.arange(i, min(i + 1000, n)) % src.n_classes) if cond else None)
-                   for i in range(0, n, 1000)])
-    if cond: y, how = torch.arange(n) % src.n_classes, 'conditioning'
+    if classes is not None and not cond: raise ValueError("an unconditional generator takes no classes")
+    cyc = torch.as_tensor(list(classes) if classes is not None else range(src.n_classes), dtype=torch.long)
+    labels = cyc[torch.arange(n) % len(cyc)] if cond else None
+    bar = progress(range(0, n, 1000), desc='samples', disable=None if progress_bar is None else not progress_bar)
+    x = torch.cat([src.sample(min(1000, n - i), seed=seed * 7919 + i, y=labels[i:i + 1000] if cond else None) for i in bar])
+    if cond: y, how = labels, 'conditioning'
     elif label_backend is None: y, how = torch.full((n,), -1, dtype=torch.long), 'none'
     else:
         ext = feature_extractor(label_backend, device, weights)
@@ -558,6 +563,8 @@ def generate(path:str|Path, # a run folder, or a release bundle (`export`) alone
              out:str|Path|None=None, # a .npz file, or a folder for PNGs (default: <run>/samples.npz; next to a bundle: <bundle>-samples.npz)
              seed:int=0, device='cpu',
              label_with:str|Path|None=None, # a `save_classifier` file to label an unconditional G's samples with (run folders only; checked)
+             classes:str|Sequence|None=None, # a conditional G's samples balanced over these classes (indices or names; default all)
+             progress_bar:bool|None=None, # None: on unless DPGAN_NO_PROGRESS=1
             )->Path:
     "Write samples: `.npz` (uint8 `images` (N, H, W, C), `labels` if any, `label_source`, `meta` JSON) or a folder of PNGs (one sub-folder per label) with `samples.json`."
     import hashlib
@@ -567,7 +574,9 @@ def generate(path:str|Path, # a run folder, or a release bundle (`export`) alone
     if out.suffix != '.npz' and (out.suffix or out.is_file()):   # `--out x.txt` used to become a folder named x.txt
         raise ValueError(f"out must be a .npz file or a folder for PNGs, got {str(out)!r}"
                          + (' (an existing file)' if out.is_file() else f" (a {out.suffix} file)"))
+    if num_samples < 1: raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     s = load_sampler(path, device); cond = s.G.cond != 'none'
+    cls = class_indices(s, classes)
     labeller = None
     if label_with is not None:
         if cond: raise ValueError(f"{path} has a conditional generator: its samples carry the labels they were generated with; "
@@ -581,10 +590,10 @@ def generate(path:str|Path, # a run folder, or a release bundle (`export`) alone
         labeller = {'classifier': str(label_with), 'sha256': hashlib.sha256(Path(label_with).read_bytes()).hexdigest(),
                     'trained_on': [_record_summary(r) for r in recs], 'private_records_shared': 0,
                     'checked_against': f"the private part in {path.name}/data.json ({private['n']} records)"}
-    ds = run_samples(s, num_samples, seed, 'classifier' if labeller else None, device, label_with)
+    ds = run_samples(s, num_samples, seed, 'classifier' if labeller else None, device, label_with, cls, progress_bar)
     labelled = ds.label_source != 'none'
     meta = {'_version': __version__, 'source': path.name, 'release_bundle': bundle, 'n': num_samples, 'seed': seed,
-            'conditional': cond, 'classes': list(s.classes), 'label_source': ds.label_source, 'labeller': labeller,
+            'conditional': cond, 'classes': list(s.classes), 'sampled_classes': cls, 'label_source': ds.label_source, 'labeller': labeller,
             'labels': ('the labels the conditional generator was given (part of its release)' if cond else
                        f"predicted by classifier {label_with}, which shares no record with the run's private part" if labelled else
                        'none: an unconditional generator\'s samples have no labels; pass label_with= to label them'),
@@ -661,6 +670,7 @@ def evaluate(run_dir:str|Path, # a training run folder
              downstream_models:Sequence[str]=DOWNSTREAM_MODELS,
              mia_samples:int|None=1000, # at most this many members and as many non-members
              stats_cache:str|Path|None=None, # reference statistics cache (default: `reference_stats`'s)
+             record:bool=True, # write metrics.json and the results row (False: only return them)
             )->dict:
     "Compute `metrics` for a run on its own test split, write `<run_dir>/metrics.json` and append a row to `<results_root>/<study>.csv`."
     bad = [m for m in metrics if m not in EVAL_METRICS]
@@ -712,6 +722,7 @@ def evaluate(run_dir:str|Path, # a training run folder
     out = {'_version': __version__, 'run': run_dir.name, 'num_samples': num_samples, 'seed': seed, 'metrics': res,
            'test_split': _record_summary(data_record(test, cfg.dataset, cfg.data_root)),
            'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'delta', 'steps', 'noise_multiplier') if k in priv}}
+    if not record: return out
     write_json(run_dir/'metrics.json', out)
     row = {'run': run_dir.name, 'dataset': cfg.dataset, 'arch': cfg.arch, 'dp_mode': cfg.dp_mode,
            'epsilon': priv.get('epsilon'), 'num_samples': num_samples, **_flat(res)}

@@ -27,7 +27,7 @@ __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', '
            'init_distributed', 'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint',
            'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
            'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy',
-           'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'load_sampler']
+           'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'load_sampler', 'class_indices']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -689,7 +689,7 @@ def register_sampler(job:str):
     return deco
 
 class GeneratorSampler:
-    "Samples of a released generator: `sample(n, y, seed)`, with its classes and privacy report."
+    "The sampler interface every generator goes through: `decode(z, y)` and `sample(n, y, seed)`, with `latent_dim`, `classes` and the privacy report."
     def __init__(self, G:nn.Module, classes:Sequence[str], privacy:dict, name:str=''):
         self.G, self.classes, self.privacy, self.name = G.eval(), list(classes), privacy, name
     @property
@@ -699,15 +699,28 @@ class GeneratorSampler:
     @property
     def latent_dim(self)->int: return self.G.latent_dim
     @torch.no_grad()
+    def decode(self, z:torch.Tensor, # (n, latent_dim) latent codes (standard normal is what the generator was trained on)
+               y=None, # labels of a conditional generator (one per code; required), ignored by an unconditional one
+               batch_size:int=500)->torch.Tensor:
+        "The images of given latent codes, in [-1, 1] (on the CPU)."
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim: raise ValueError(f"latent codes must be (n, {self.latent_dim}), got {tuple(z.shape)}")
+        if self.conditional:
+            if y is None: raise ValueError(f"{self.name or 'this generator'} is conditional: give one label per code")
+            y = torch.as_tensor(y, dtype=torch.long).reshape(-1).expand(len(z)) if torch.as_tensor(y).numel() == 1 else torch.as_tensor(y, dtype=torch.long)
+            if len(y) != len(z) or (len(y) and not (0 <= int(y.min()) and int(y.max()) < self.n_classes)):
+                raise ValueError(f"labels must be {len(z)} class indices in 0..{self.n_classes - 1}")
+        dev = next(self.G.parameters()).device
+        return torch.cat([self.G(z[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev) if self.conditional else None).cpu()
+                          for i in range(0, len(z), batch_size)]) if len(z) else torch.empty(0)
     def sample(self, n:int, # how many images
                y=None, # labels of a conditional generator (default: balanced, 0..K-1 repeated)
                seed:int=12345, # the latent codes' seed (data-independent)
               )->torch.Tensor:
-        "n images in [-1, 1] (on the CPU)."
-        dev = next(self.G.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
+        "n images in [-1, 1] (on the CPU), from standard normal codes drawn with `seed`."
+        z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
         if self.conditional and y is None: y = torch.arange(n) % self.n_classes
-        return self.G(z, None if not self.conditional else torch.as_tensor(y).to(dev)).cpu()
+        return self.decode(z, y)
 
 @register_sampler('train')
 def _train_sampler(path:Path, device='cpu')->GeneratorSampler:
@@ -729,3 +742,26 @@ def load_sampler(path:str|Path, # a run folder or a release bundle (`export`)
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"{path} is not a run folder or a release bundle")
     return _registered(SAMPLERS, _job_of(path), 'sampler')(path, device)
+
+# %% ../nbs/04_train.ipynb #efd7946c
+def class_indices(s:GeneratorSampler, # a loaded generator (`load_sampler`)
+                  classes:str|Sequence|None=None, # indices or names, or a comma-separated string of them; None: every class
+                 )->list[int]|None:
+    "The class indices of `classes` for a conditional generator (None: all of them); None for an unconditional one, which refuses classes."
+    if classes is None or (isinstance(classes, str) and not classes.strip()):
+        return list(range(s.n_classes)) if s.conditional else None
+    if not s.conditional:
+        raise ValueError(f"{s.name or 'this generator'} is unconditional: it takes no classes (its samples have no labels; "
+                         "label them with generate's label_with)")
+    items = [c.strip() for c in classes.split(',') if c.strip()] if isinstance(classes, str) else list(classes)
+    out = []
+    for c in items:
+        if isinstance(c, str) and c in s.classes: out.append(s.classes.index(c)); continue
+        try: i = int(c)
+        except (TypeError, ValueError): i = None
+        if i is None or not 0 <= i < s.n_classes:
+            raise ValueError(f"unknown class {c!r}: give indices 0..{s.n_classes - 1} or names ({', '.join(s.classes)})")
+        out.append(i)
+    if not out: raise ValueError("an empty list of classes")
+    return out
+

@@ -35,6 +35,7 @@ def malicious_checkpoint(d, src): (run_copy(d, src)/'checkpoints'/'last.pt').wri
 def malicious_generator(d, src): (run_copy(d, src)/'generator.safetensors').write_bytes(pickle.dumps(Evil()))
 def nonempty_out(d, src): run_copy(d, src); (d/'bundle').mkdir(); (d/'bundle'/'notes.txt').write_text('mine')
 def plain_run(d, src): run_copy(d, src)
+def no_generator(d, src): (run_copy(d, src)/'generator.safetensors').unlink()
 def runs_root_file(d, src): (d/'runs').write_text('not a folder')
 def bad_yaml(d, src): (d/'grid.yaml').write_text('study: s\ngrid: [target_epsilon: {1, 2\n  - : :\n')
 def unknown_keys(d, src): (d/'grid.yaml').write_text('study: s\npreset: tiny\ngird:\n  target_epsilon: [1.0]\n')
@@ -113,6 +114,23 @@ CASES = [
     ('train-dry-run-unknown-dataset', ['train', '--preset', 'tiny', '--dry-run', '--dataset', 'cifar-100', '--runs-root', '{root}'], "unknown data set 'cifar-100'", None),
     ('train-dry-run-sigma-0', ['train', '--preset', 'tiny', '--dry-run', '--sigma', 0, '--runs-root', '{root}'], 'noise_multiplier must be > 0 under DP', None),
     ('generate-corrupt-config', ['generate', '{run}', '--num-samples', 4, '--out', 's.npz'], 'config.json', json_in_config),
+    # dpgan generate --mode grid|interpolate: checked before the generator loads, nothing written
+    ('generate-unknown-mode', ['generate', '{run}', '--mode', 'video'], "'video'", plain_run),
+    ('generate-unknown-interpolation', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'cubic'], "'cubic'", plain_run),
+    ('generate-interpolate-steps-1', ['generate', '{run}', '--mode', 'interpolate', '--steps', 1], 'steps (K) must be >= 2 (the two ends), got 1', plain_run),
+    ('generate-dirichlet-anchors-1', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'dirichlet', '--anchors', 1],
+     'anchors (K) must be >= 2, got 1', plain_run),
+    ('generate-dirichlet-alpha-0', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'dirichlet', '--alpha', 0],
+     'alpha must be a finite number > 0, got 0.0', plain_run),
+    ('generate-dirichlet-alpha-negative', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'dirichlet', '--alpha=-1'],
+     'alpha must be a finite number > 0, got -1.0', plain_run),
+    ('generate-dirichlet-alpha-nan', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'dirichlet', '--alpha', 'nan'],
+     "--alpha: must be a finite number, got 'nan'", plain_run),
+    ('generate-grid-without-generator', ['generate', '{run}', '--mode', 'grid'], 'has no generator.safetensors', no_generator),
+    ('generate-grid-missing-run', ['generate', 'nowhere', '--mode', 'grid'], 'nowhere', None),
+    ('generate-classes-of-unconditional', ['generate', '{run}', '--mode', 'grid', '--classes', '3'], 'is unconditional', plain_run),
+    ('generate-classes-unknown', ['generate', '{run}', '--num-samples', 4, '--classes', 'x', '--out', 's.npz'], 'is unconditional', plain_run),
+    ('generate-figure-not-png', ['generate', '{run}', '--mode', 'grid', '--out', 'g.jpg'], "out must be a .png file, got 'g.jpg'", plain_run),
     ('export-missing-run', ['export', 'nowhere', 'bundle'], 'nowhere', None),
     ('export-into-non-empty-folder', ['export', '{run}', 'bundle'], 'bundle', nonempty_out),
     ('export-truncated-generator', ['export', '{run}', 'bundle'], 'does not load', truncated_generator),  # nothing half-written

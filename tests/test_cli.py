@@ -128,3 +128,28 @@ def test_evaluate_and_generate_from_the_command_line(tmp_path):
     assert bad.returncode == 2 and 'nope' in bad.stderr
     gone = dpgan('generate', tmp_path / 'missing', check=False)
     assert gone.returncode == 2 and 'missing' in gone.stderr
+
+
+def test_generate_modes_from_a_run_and_its_bundle(tmp_path):
+    "grid and interpolate (linear, slerp, dirichlet) write a PNG and its recipe from a run folder and from its bundle alone."
+    import numpy as np
+    from PIL import Image
+    run = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--name', 'g', '--json').stdout)['run_dir']
+    out = dpgan('generate', run, '--mode', 'grid', '--cols', 5, '--rows', 3).stdout
+    png = Path(run) / 'grid.png'
+    assert str(png) in out and Image.open(png).size[0] > 0
+    g = json.loads(png.with_suffix('.json').read_text())
+    assert g['n_images'] == 15 and g['per_row'] == 5 and g['privacy']['mode'] == 'gc' and g['privacy']['epsilon'] > 0
+    bundle = tmp_path / 'bundle'; dpgan('export', run, bundle)
+    for m in ('linear', 'slerp', 'dirichlet'):
+        f = tmp_path / f'{m}.png'
+        dpgan('generate', bundle, '--mode', 'interpolate', '--interpolation-mode', m, '--steps', 4, '--pairs', 2,
+              '--anchors', 3, '--rows', 2, '--alpha', 0.5, '--out', f)
+        info = json.loads(f.with_suffix('.json').read_text())
+        assert info['mode'] == m and info['release_bundle'] is True and Image.open(f).size[0] > 0
+        if m == 'dirichlet':
+            w = np.array(info['weights'])
+            assert w.shape == (6, 3) and (w >= 0).all() and np.allclose(w.sum(1), 1) and info['n_images'] == 9
+        else: assert info['n_images'] == 8
+    dflt = dpgan('generate', bundle, '--mode', 'interpolate').stdout   # default out: beside the bundle, not inside it
+    assert (tmp_path / 'bundle-interpolate-slerp.png').exists() and 'bundle-interpolate-slerp.png' in dflt
