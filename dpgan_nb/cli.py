@@ -12,15 +12,17 @@ from .privacy import *
 from .train import *
 from .metrics import EVAL_METRICS, FEATURE_BACKENDS, DOWNSTREAM_MODELS, evaluate, generate
 from .generate import GEN_MODES, INTERPOLATION_MODES, generate_figure
+from .collab import PERTURB_KINDS, CollabConfig, refine
 from .dpmi import DPMIConfig, dpmi, sweep
 from .data import DATASETS
 from .console import COMMANDS, top_parser
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args', 'train_parser',
-           'cmd_train', 'budget_parser', 'budget', 'cmd_budget', 'evaluate_parser', 'cmd_evaluate', 'generate_parser',
-           'cmd_generate', 'dpmi_parser', 'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies',
-           'export_parser', 'cmd_export', 'audit_parser', 'cmd_audit', 'user_error', 'error_line', 'main']
+           'cmd_collab', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget', 'evaluate_parser', 'cmd_evaluate',
+           'generate_parser', 'cmd_generate', 'dpmi_parser', 'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser',
+           'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser', 'cmd_audit', 'user_error', 'error_line',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -87,8 +89,18 @@ def train_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.description = ("Train a (DP) GAN and write a run folder (config.json, privacy.json, log.csv, checkpoints, samples). "
                      "An epoch is one expected pass of the discriminator over the private data: steps = floor(epochs * N / B).")
     p.add_argument('--preset', default='demo', choices=list(TrainConfig.presets), help='settings to start from (default: demo)')
-    p.add_argument('--mode', dest='dp_mode', choices=['train', 'diff_privacy'], default=argparse.SUPPRESS,
-                   help="seed-project alias: train = --dp-mode none, diff_privacy = --dp-mode gc")
+    p.add_argument('--mode', dest='dp_mode', choices=['train', 'diff_privacy', 'collab'], default=argparse.SUPPRESS,
+                   help="seed-project modes: train = --dp-mode none, diff_privacy = --dp-mode gc, collab = refine the trained run "
+                        "--checkpoint RUN with its discriminators' votes (post-processing: the run's ε unchanged)")
+    c = p.add_argument_group('collab', "--mode collab --checkpoint RUN: learn bounded perturbations of RUN's latent codes or samples that "
+                             "raise its discriminators' scores, into a new run folder (--runs-root, --name, --seed, --g-device apply); "
+                             "FID and precision/recall before and after")
+    c.add_argument('--checkpoint', default=None, help='the finished train run folder to refine')
+    c.add_argument('--perturb', choices=PERTURB_KINDS, default='latent', help="'latent' (default) or 'sample'")
+    c.add_argument('--max-norm', type=finite_float, default=1.0, help="bound on each perturbation's L2 norm (default 1)")
+    c.add_argument('--voters', default='last', help="comma-separated: last, prev (RUN's checkpoints) or other run folders (default: last)")
+    c.add_argument('--refine-steps', type=at_least(1), default=200, help='refinement steps (default 200)')
+    c.add_argument('--eval-samples', type=at_least(0), default=2000, help='samples per evaluation before/after (0: none; default 2000)')
     p.add_argument('--no-resume', action='store_true', help='ignore an existing checkpoint in the run folder')
     p.add_argument('--max-steps', type=at_least(1), default=None, help='stop after this many private steps (resume later)')
     p.add_argument('--json', action='store_true', help='print the privacy report as JSON')
@@ -111,7 +123,32 @@ def _train_plan(tr, as_json:bool)->int:
     print(f"models:     G {plan['g_params']:,} parameters, D {plan['d_params']:,} parameters")
     return 0
 
+_COLLAB_SHARED = {'runs_root': 'runs_root', 'name': 'name', 'seed': 'seed', 'g_device': 'device', 'batch_size': 'batch_size'}
+
+def cmd_collab(ns)->int:
+    "`dpgan train --mode collab`: refine a trained run (`refine`), print the scores before and after."
+    if ns.checkpoint is None: raise ValueError("--mode collab needs --checkpoint RUN, the trained run folder to refine")
+    train_only = sorted(f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(TrainConfig) if hasattr(ns, f.name) and f.name not in _COLLAB_SHARED and f.name != 'dp_mode')
+    if train_only: raise ValueError(f"{', '.join(train_only)} configure training; --mode collab refines a trained run: drop them")
+    kw = {c: getattr(ns, t) for t, c in _COLLAB_SHARED.items() if hasattr(ns, t)}
+    cfg = CollabConfig(checkpoint=ns.checkpoint, perturb=ns.perturb, max_norm=ns.max_norm, voters=ns.voters, steps=ns.refine_steps,
+                       eval_samples=ns.eval_samples, **kw)
+    res = refine(cfg)
+    if ns.json: print(json.dumps(res)); return 0
+    p = res['privacy']
+    print(f"run folder: {res['run_dir']}")
+    eps = 'no DP' if p['mode'] == 'none' or p['epsilon'] is None else f"ε = {p['epsilon']:.4g} at δ = {p['delta']:g} ({p['accountant']})"
+    print(f"privacy:    {eps}: the parent's, refinement is post-processing")
+    print(f"voters:     {', '.join(v['voter'] for v in res['voters'])}; their loss on a fixed batch {res['voter_loss_before']:.4f} -> {res['voter_loss_after']:.4f}")
+    if 'before' in res:
+        b, a = res['before'], res['after']
+        print(f"scores ({b['n_fake']} samples vs {b['n_real']} test images, {b['backend']} features):")
+        for k in ('fid', 'precision', 'recall', 'f1'): print(f"  {k:<10} {b[k]:9.4f} -> {a[k]:9.4f}")
+    return 0
+
 def cmd_train(ns)->int:
+    if getattr(ns, 'dp_mode', None) == 'collab': return cmd_collab(ns)
+    if ns.checkpoint is not None: raise ValueError("--checkpoint is for --mode collab (to resume training, run the same command again)")
     rank, world = init_distributed()
     cfg = sigma_alone(config_from_args(TrainConfig, ns, ns.preset), ns)
     if ns.dry_run: return _train_plan(train(cfg, resume=not ns.no_resume, max_steps=ns.max_steps, dry_run=True), ns.json)

@@ -10,7 +10,7 @@ __all__ = ['COMMANDS', 'top_parser', 'main']
 import argparse, sys
 
 COMMANDS = {  # sub-command -> its line in `dpgan --help` (dpgan_nb.cli builds its parsers under these)
-    'train': 'train a (DP) GAN into a run folder',
+    'train': 'train a (DP) GAN into a run folder (--mode collab --checkpoint RUN: refine a trained one)',
     'budget': 'epsilon for a DP-SGD configuration, or sigma for a target epsilon',
     'evaluate': 'metrics of a run folder (FID, IS, precision/recall, downstream, MIA)',
     'generate': 'samples of a run (.npz or PNG folder), a sample grid, or interpolations (linear, slerp, dirichlet)',

@@ -36,6 +36,7 @@ def malicious_generator(d, src): (run_copy(d, src)/'generator.safetensors').writ
 def nonempty_out(d, src): run_copy(d, src); (d/'bundle').mkdir(); (d/'bundle'/'notes.txt').write_text('mine')
 def plain_run(d, src): run_copy(d, src)
 def no_generator(d, src): (run_copy(d, src)/'generator.safetensors').unlink()
+def no_checkpoints(d, src): shutil.rmtree(run_copy(d, src)/'checkpoints')
 def runs_root_file(d, src): (d/'runs').write_text('not a folder')
 def bad_yaml(d, src): (d/'grid.yaml').write_text('study: s\ngrid: [target_epsilon: {1, 2\n  - : :\n')
 def unknown_keys(d, src): (d/'grid.yaml').write_text('study: s\npreset: tiny\ngird:\n  target_epsilon: [1.0]\n')
@@ -130,6 +131,17 @@ CASES = [
     ('generate-grid-missing-run', ['generate', 'nowhere', '--mode', 'grid'], 'nowhere', None),
     ('generate-classes-of-unconditional', ['generate', '{run}', '--mode', 'grid', '--classes', '3'], 'is unconditional', plain_run),
     ('generate-classes-unknown', ['generate', '{run}', '--num-samples', 4, '--classes', 'x', '--out', 's.npz'], 'is unconditional', plain_run),
+    # dpgan train --mode collab: checked before a folder is made
+    ('collab-without-checkpoint', ['train', '--mode', 'collab', '--runs-root', '{root}'], '--mode collab needs --checkpoint RUN', None),
+    ('collab-missing-run', ['train', '--mode', 'collab', '--checkpoint', 'nowhere', '--runs-root', '{root}'], 'nowhere', None),
+    ('collab-max-norm-0', ['train', '--mode', 'collab', '--checkpoint', '{run}', '--max-norm', 0, '--runs-root', '{root}'],
+     'max_norm must be a finite number > 0, got 0.0', plain_run),
+    ('collab-without-discriminator', ['train', '--mode', 'collab', '--checkpoint', '{run}', '--runs-root', '{root}'],
+     'last.pt does not exist', no_checkpoints),
+    ('collab-with-training-flags', ['train', '--mode', 'collab', '--checkpoint', '{run}', '--epochs', 3, '--runs-root', '{root}'],
+     '--epochs configure training', plain_run),
+    ('train-checkpoint-without-collab', ['train', '--preset', 'tiny', '--checkpoint', '{run}', '--runs-root', '{root}'],
+     '--checkpoint is for --mode collab', plain_run),
     ('generate-figure-not-png', ['generate', '{run}', '--mode', 'grid', '--out', 'g.jpg'], "out must be a .png file, got 'g.jpg'", plain_run),
     ('export-missing-run', ['export', 'nowhere', 'bundle'], 'nowhere', None),
     ('export-into-non-empty-folder', ['export', '{run}', 'bundle'], 'bundle', nonempty_out),

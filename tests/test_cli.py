@@ -153,3 +153,24 @@ def test_generate_modes_from_a_run_and_its_bundle(tmp_path):
         else: assert info['n_images'] == 8
     dflt = dpgan('generate', bundle, '--mode', 'interpolate').stdout   # default out: beside the bundle, not inside it
     assert (tmp_path / 'bundle-interpolate-slerp.png').exists() and 'bundle-interpolate-slerp.png' in dflt
+
+
+def test_collab_mode_refines_a_run_with_its_epsilon_unchanged(tmp_path):
+    "dpgan train --mode collab --checkpoint RUN: a new run folder, the parent's ε, scores before and after; it samples, exports and evaluates."
+    run = last_json(dpgan('train', '--preset', 'tiny', '--conditional', '--runs-root', tmp_path / 'runs', '--name', 'p', '--json').stdout)['run_dir']
+    r = last_json(dpgan('train', '--mode', 'collab', '--checkpoint', run, '--refine-steps', 5, '--eval-samples', 100, '--max-norm', 0.5,
+                        '--runs-root', tmp_path / 'runs', '--name', 'refined', '--json').stdout)
+    parent = json.loads((Path(run) / 'privacy.json').read_text())
+    mine = json.loads((tmp_path / 'runs' / 'refined' / 'privacy.json').read_text())
+    for k in ('mode', 'epsilon', 'delta', 'noise_multiplier', 'sample_rate', 'steps', 'accountant'): assert mine[k] == parent[k], k
+    assert r['run_dir'] == str(tmp_path / 'runs' / 'refined') and r['privacy']['epsilon'] == parent['epsilon']
+    assert {'fid', 'precision', 'recall', 'f1'} <= set(r['before']) and r['before']['backend'] == r['after']['backend'] == 'classifier'
+    out = dpgan('train', '--mode', 'collab', '--checkpoint', run, '--refine-steps', 3, '--eval-samples', 100, '--perturb', 'sample',
+                '--runs-root', tmp_path / 'runs', '--name', 'refined2').stdout
+    assert "the parent's, refinement is post-processing" in out and 'fid' in out and '->' in out
+    dpgan('generate', r['run_dir'], '--mode', 'grid', '--out', tmp_path / 'g.png')            # every mode works on a refined run
+    dpgan('export', r['run_dir'], tmp_path / 'bundle')
+    rel = json.loads((tmp_path / 'bundle' / 'release.json').read_text())
+    assert rel['job'] == 'collab' and 'refiner.safetensors' in rel['files'] and rel['privacy']['epsilon'] == parent['epsilon']
+    j = last_json(dpgan('evaluate', r['run_dir'], '--metrics', 'fid', '--num-samples', 100, '--json').stdout)
+    assert abs(j['metrics']['fid']['value'] - r['after']['fid']) < 1e-6
