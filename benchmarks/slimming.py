@@ -1,7 +1,7 @@
 """GAN slimming on the embedded mnist-5k, end to end at real sizes (nbs/08c_slimming): teacher (DCGAN, no DP, public part
 only), distillation set, quantisation-aware student with gated channels, compression, exports. Prints one table of
 parameters, MACs, size on disk, CPU latency per sample and FID/IS (the packaged MNIST classifier's features), measured
-in this run, and writes it as JSON. DP fine-tuning of the compressed generator is not built yet.
+in this run, and writes it as JSON. The compressed generator is then DP fine-tuned on the private part (ε from the RDP accountant, printed).
 
     python benchmarks/slimming.py --out /tmp/slim    # about 10-20 minutes on 2 CPU cores
 """
@@ -22,7 +22,8 @@ def main():
     p.add_argument('--teacher-epochs', type=float, default=20.); p.add_argument('--n-distill', type=int, default=100_000)
     p.add_argument('--steps', type=int, default=3000); p.add_argument('--rho', type=float, default=0.01)
     p.add_argument('--bits', type=int, default=8); p.add_argument('--threshold', type=float, default=1e-3)
-    p.add_argument('--n-eval', type=int, default=2000)
+    p.add_argument('--n-eval', type=int, default=2000); p.add_argument('--epsilon', type=float, default=10.)
+    p.add_argument('--finetune-epochs', type=float, default=10.)
     a = p.parse_args(); out = Path(a.out); out.mkdir(parents=True, exist_ok=True); t0 = time.time()
     teacher = out/'runs'/'teacher'
     if not (teacher/'generator.safetensors').exists():
@@ -31,21 +32,31 @@ def main():
     ds = out/'distill'
     if not (ds/'distill.json').exists(): make_distill_set(teacher, ds, n=a.n_distill)
     print(f"distillation set: {a.n_distill} triples ({time.time() - t0:.0f} s)", flush=True)
-    G, log = train_student(ds, bits=a.bits, rho=a.rho, steps=a.steps)
+    if (out/'student.safetensors').exists() and (out/'student_log.json').exists():   # a rerun reuses the student
+        G, log = load_slim(out/'student.safetensors'), json.loads((out/'student_log.json').read_text())
+    else:
+        G, log = train_student(ds, bits=a.bits, rho=a.rho, steps=a.steps)
+        save_slim(G, out/'student.safetensors'); (out/'student_log.json').write_text(json.dumps(log))
     print(f"student: mse {log[0]['mse']:.4f} -> {log[-1]['mse']:.4f}, channels {G.widths} -> {log[-1]['channels_alive']} ({time.time() - t0:.0f} s)", flush=True)
     S = compress(G, a.threshold); diff = check_compressed(G, S, a.threshold)
-    f_student, f_comp, f_int8 = save_slim(G, out/'student.safetensors'), save_slim(S, out/'compressed.safetensors'), save_int8(S, out/'compressed_int8.safetensors')
+    f_student, f_comp, f_int8 = out/'student.safetensors', save_slim(S, out/'compressed.safetensors', [str(i) for i in range(10)]), save_int8(S, out/'compressed_int8.safetensors')
     S8 = load_slim(f_int8); onnx = export_onnx(S, out/'compressed.onnx')
+    ft = finetune(SlimConfig(compressed=str(f_comp), teacher=str(teacher), target_epsilon=a.epsilon, epochs=a.finetune_epochs,
+                             runs_root=str(out/'runs'), name=f'finetune_eps{a.epsilon:g}'))
+    F_ = load_sampler(ft).G; fp = read_json(ft/'privacy.json')
+    print(f"fine-tuned: ε = {fp['epsilon']:.3f} at δ = {fp['delta']:g} ({fp['accountant']}), σ = {fp['noise_multiplier']:.3f}, q = {fp['sample_rate']:.4g}, "
+          f"{fp['steps']} steps ({time.time() - t0:.0f} s)", flush=True)
     T = load_sampler(teacher).G
     cfg = TrainConfig.from_dict(read_json(teacher/'config.json')); test = run_split(cfg, 'test')
     rows = []
     for name, m, f in (('teacher (DCGAN, no DP, public part)', T, teacher/'generator.safetensors'), (f'student ({a.bits}-bit QAT)', G, f_student),
-                       ('compressed', S, f_comp), ('compressed, int8 file', S8, f_int8), ('compressed, ONNX', None, Path(onnx['path']))):
+                       ('compressed', S, f_comp), (f"compressed + DP fine-tune (ε = {fp['epsilon']:.2f})", F_, ft/'generator.safetensors'),
+                       ('compressed, int8 file', S8, f_int8), ('compressed, ONNX', None, Path(onnx['path']))):
         mm = m if m is not None else S
         sc = slim_scores(mm, test, cfg.dataset, a.n_eval) if m is not None else {}
         rows.append({'model': name, 'params': count_params(mm), 'macs': count_macs(mm), 'bytes': f.stat().st_size,
                      'latency_ms': latency_ms(mm) if m is not None else None, **sc})
-    res = {'rows': rows, 'compressed_vs_masked_max_diff': diff, 'onnx_max_abs_diff_vs_torch': onnx['max_abs_diff_vs_torch'],
+    res = {'rows': rows, 'finetune_privacy': {k: fp[k] for k in ('epsilon', 'delta', 'accountant', 'noise_multiplier', 'sample_rate', 'steps')}, 'compressed_vs_masked_max_diff': diff, 'onnx_max_abs_diff_vs_torch': onnx['max_abs_diff_vs_torch'],
            'student_log': log[-1], 'args': vars(a), 'seconds': round(time.time() - t0), 'torch_threads': torch.get_num_threads()}
     (out/'slimming.json').write_text(json.dumps(res, indent=1))
     print(f"\n| model | params | MACs | size on disk | CPU latency / sample | FID ({rows[0].get('backend')}) | IS |\n|---|---|---|---|---|---|---|")

@@ -19,10 +19,11 @@ from .models import Generator, conv_plan
 from .train import TrainConfig, load_sampler
 
 # %% auto #0
-__all__ = ['check_bits', 'fake_quant', 'weight_scale', 'QLinear', 'QConvT', 'QAct', 'freeze_quant', 'SlimGenerator', 'gate_l1',
-           'prox_gates_', 'check_teacher', 'train_teacher', 'make_distill_set', 'stream_distill', 'train_student',
-           'masked', 'compress', 'check_compressed', 'slim_scores', 'count_params', 'count_macs', 'latency_ms',
-           'save_slim', 'save_int8', 'load_slim', 'export_onnx']
+__all__ = ['SLIM_RELEASE', 'check_bits', 'fake_quant', 'weight_scale', 'QLinear', 'QConvT', 'QAct', 'freeze_quant',
+           'SlimGenerator', 'gate_l1', 'prox_gates_', 'check_teacher', 'train_teacher', 'make_distill_set',
+           'stream_distill', 'train_student', 'masked', 'compress', 'check_compressed', 'SlimConfig', 'finetune',
+           'slim_scores', 'count_params', 'count_macs', 'latency_ms', 'save_slim', 'save_int8', 'load_slim',
+           'export_onnx']
 
 # %% ../nbs/08c_slimming.ipynb #8baa8aeb
 def check_bits(bits:int|None)->int|None:
@@ -254,6 +255,87 @@ def check_compressed(G:SlimGenerator, S:SlimGenerator, threshold:float=1e-3, n:i
     if d > atol: raise AssertionError(f"the compressed generator differs from the masked student by {d:.3g} (> {atol})")
     return d
 
+# %% ../nbs/08c_slimming.ipynb #b0dee456
+from dataclasses import dataclass
+from typing import ClassVar
+from .models import build_gan
+from .train import (train, run_parts, register_sampler, register_release, GeneratorSampler, LogCallback, ProgressCallback,
+                            CheckpointCallback)
+
+SLIM_RELEASE = ('generator.safetensors', 'config.json', 'privacy.json', 'samples.png')
+
+@dataclass
+class SlimConfig(Config):
+    "DP fine-tuning of a compressed generator on the private part of its teacher's split."
+    compressed:str = ''             # the compressed generator (`save_slim` file)
+    teacher:str = ''                # its teacher's run folder (the split it is public for)
+    target_epsilon:float = 10.0
+    delta:float = 1e-5
+    epochs:float = 10.0
+    batch_size:int = 256
+    lr_g:float = 1e-4
+    lr_d:float = 2e-4
+    ndf:int = 32
+    max_grad_norm:float = 1.0
+    accountant:str = 'rdp'
+    seed:int = 0
+    device:str = 'cpu'
+    runs_root:str = 'runs'
+    name:str|None = None
+    job: ClassVar[str] = 'slim'
+    key_args: ClassVar = ('target_epsilon', 'epochs')
+    def __post_init__(self):
+        if not self.compressed or not self.teacher: raise ValueError("fine-tuning needs compressed=<save_slim file> and teacher=<run folder>")
+        if not (self.target_epsilon > 0 and math.isfinite(self.target_epsilon)): raise ValueError(f"target_epsilon must be > 0, got {self.target_epsilon}")
+
+def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
+    "DP fine-tuning of `cfg.compressed` on the private part (the discriminator private, the generator post-processing); the `slim` run folder."
+    import shutil
+    teacher = Path(cfg.teacher); tc = read_json(teacher/'config.json')
+    G = freeze_quant(load_slim(cfg.compressed, cfg.device), False).train()
+    from safetensors import safe_open
+    with safe_open(str(cfg.compressed), 'pt') as h: classes = json.loads((h.metadata() or {}).get('classes') or 'null')
+    run_dir = Path(cfg.runs_root)/(cfg.name or run_name(cfg))
+    tcfg = TrainConfig(dataset=tc['dataset'], data_root=tc.get('data_root'), test_fraction=tc['test_fraction'], public_fraction=tc['public_fraction'],
+                       split_seed=tc['split_seed'], max_samples=tc.get('max_samples'), train_on='private', dp_mode='gc',
+                       target_epsilon=cfg.target_epsilon, delta=cfg.delta, epochs=cfg.epochs, batch_size=cfg.batch_size, lr_g=cfg.lr_g,
+                       lr_d=cfg.lr_d, beta1=0.5, ndf=cfg.ndf, latent_dim=G.latent_dim, conditional=G.cond != 'none', cond=G.cond if G.cond != 'none' else 'cgan',
+                       max_grad_norm=cfg.max_grad_norm, accountant=cfg.accountant, seed=cfg.seed, g_device=cfg.device, runs_root=str(run_dir), name='dp')
+    data, private, _, _ = run_parts(tcfg)
+    check_teacher(teacher, data_record(private, tcfg.dataset, tcfg.data_root))   # public for this very private part, or refused
+    _, D = build_gan('dcgan', data.image_shape, G.latent_dim, None, None, G.n_classes, G.cond, 8, cfg.ndf, None)
+    make_run_dir(cfg, cfg.runs_root, name=cfg.name)
+    cbs = [LogCallback(tcfg.log_every), ProgressCallback(None if progress_bar is None else not progress_bar), CheckpointCallback(tcfg.checkpoint_every)]
+    tr = train(tcfg, callbacks=cbs, models=(G, D))
+    (run_dir/'dp'/'generator.safetensors').unlink(missing_ok=True)   # written with a DCGAN spec by `train`; the slim one is below
+    save_slim(tr.G_sample.eval(), run_dir/'generator.safetensors', classes or data.classes)
+    p = read_json(run_dir/'dp'/'privacy.json')
+    write_json(run_dir/'privacy.json', {**p, 'releasable': list(SLIM_RELEASE),
+               'private': 'every other file of the run folder (dp/: checkpoints, logs, data.json) stays with the data owner',
+               'note': ('DP-SGD on the discriminator over the private part; the teacher (trained on the public part only, checked '
+                        'against this private part), its distillation set, the student and its compression never saw a private record, '
+                        'so they add nothing to ε')})
+    shutil.copyfile(run_dir/'dp'/'data.json', run_dir/'data.json')
+    s = _slim_sampler(run_dir, cfg.device)
+    save_grid(s.sample(100), run_dir/'samples.png', nrow=10, title=f"slim {G.widths}, DP fine-tuned, ε={p['epsilon']:.2f}")
+    return run_dir
+
+@register_sampler('slim')
+def _slim_sampler(path:Path, device='cpu')->GeneratorSampler:
+    from safetensors import safe_open
+    f = path/'generator.safetensors'
+    if not f.exists(): raise FileNotFoundError(f"{path} has no generator.safetensors (the fine-tuning has not finished)")
+    with safe_open(str(f), 'pt') as h: classes = json.loads((h.metadata() or {}).get('classes') or 'null')
+    G = load_slim(f, device)
+    return GeneratorSampler(G, classes or [str(i) for i in range(max(G.n_classes, 1))],
+                            read_json(path/'privacy.json') if (path/'privacy.json').exists() else {}, path.name)
+
+@register_release('slim')
+def _slim_release(run_dir:Path)->list:
+    missing = [f for f in SLIM_RELEASE if not (run_dir/f).exists()]
+    if missing: raise FileNotFoundError(f"run folder {run_dir} lacks {', '.join(missing)}: the fine-tuning has not finished")
+    return [(run_dir/f, f) for f in SLIM_RELEASE]
+
 # %% ../nbs/08c_slimming.ipynb #6d5e1d68
 def slim_scores(G:nn.Module, # a generator: G(z, y)
                 test:ImageDataset, # real images to compare with (the held-out test split)
@@ -287,9 +369,10 @@ def latency_ms(G:nn.Module, reps:int=50)->float:
             t = time.perf_counter(); G(z, y); ts.append(time.perf_counter() - t)
     return float(np.median(ts[5:]) * 1e3)
 
-def save_slim(G:SlimGenerator, path:str|Path)->Path:
-    "Float safetensors of a `SlimGenerator`, its spec in the metadata."
-    return save_weights({k: v for k, v in G.state_dict().items()}, path, {'dpgan_slim': json.dumps(G.spec())})
+def save_slim(G:SlimGenerator, path:str|Path, classes:Sequence[str]|None=None)->Path:
+    "Float safetensors of a `SlimGenerator`, its spec (and class names) in the metadata."
+    return save_weights({k: v for k, v in G.state_dict().items()}, path, {'dpgan_slim': json.dumps(G.spec()),
+                                                                         'classes': json.dumps(list(classes) if classes else None)})
 
 def save_int8(G:SlimGenerator, path:str|Path)->Path:
     """int8 weights with their per-output-channel float scales; biases, norms, gates in float. A model trained at `bits` <= 8
@@ -312,7 +395,7 @@ def load_slim(path:str|Path, device='cpu')->SlimGenerator:
     from safetensors import safe_open
     from safetensors.torch import load_file
     with safe_open(str(path), 'pt') as h: spec = json.loads((h.metadata() or {})['dpgan_slim'])
-    int8 = spec.pop('int8', False)
+    int8 = spec.pop('int8', False); spec.pop('classes', None)
     G = SlimGenerator(**spec); sd = load_file(str(path))
     if int8:
         for k in [k for k in sd if k.endswith('.weight_int8')]:
