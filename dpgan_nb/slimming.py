@@ -101,7 +101,7 @@ class SlimGenerator(Generator):
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0., 0.02); nn.init.zeros_(m.bias)
     def forward(self, z:torch.Tensor, y=None)->torch.Tensor:
-        h = self.stem_fc(self.inputs(z, y)).view(len(z), self.widths[0], self.side, self.side)
+        h = self.stem_fc(self.inputs(z, y)).view(-1, self.widths[0], self.side, self.side)   # -1: any batch size in ONNX
         for i, up in enumerate(self.ups):
             h = self.acts[i](F.relu(self.norms[i](h)) * self.gates[i].view(1, -1, 1, 1))
             h = up(h)
@@ -419,6 +419,8 @@ def export_onnx(G:SlimGenerator, path:str|Path, check:bool=True)->dict:
     if check:
         import onnxruntime as ort
         sess = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+        z, y = torch.randn(7, G.latent_dim), torch.arange(7) % max(G.n_classes, 1)   # another batch size than the export's
+        args = (z, y) if cond else (z,)
         feeds = {'z': z.numpy(), **({'y': y.numpy()} if cond else {})}
         with torch.no_grad(): ref = G(*args).numpy()
         res['max_abs_diff_vs_torch'] = float(np.abs(sess.run(None, feeds)[0] - ref).max())
