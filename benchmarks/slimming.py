@@ -24,18 +24,21 @@ def main():
     p.add_argument('--bits', type=int, default=8); p.add_argument('--threshold', type=float, default=1e-3)
     p.add_argument('--n-eval', type=int, default=2000); p.add_argument('--epsilon', type=float, default=10.)
     p.add_argument('--finetune-epochs', type=float, default=10.)
+    p.add_argument('--widths', default=None, help="the student's channels, e.g. 32,16 (default: the teacher's)")
+    p.add_argument('--teacher-dir', default=None, help='reuse this folder for the teacher and the distillation set')
     a = p.parse_args(); out = Path(a.out); out.mkdir(parents=True, exist_ok=True); t0 = time.time()
-    teacher = out/'runs'/'teacher'
+    shared = Path(a.teacher_dir) if a.teacher_dir else out
+    teacher = shared/'runs'/'teacher'
     if not (teacher/'generator.safetensors').exists():
-        train_teacher(ngf=a.teacher_ngf, epochs=a.teacher_epochs, runs_root=str(out/'runs'), name='teacher')
+        train_teacher(ngf=a.teacher_ngf, epochs=a.teacher_epochs, runs_root=str(shared/'runs'), name='teacher')
     print(f"teacher: {teacher} ({time.time() - t0:.0f} s)", flush=True)
-    ds = out/'distill'
+    ds = shared/'distill'
     if not (ds/'distill.json').exists(): make_distill_set(teacher, ds, n=a.n_distill)
     print(f"distillation set: {a.n_distill} triples ({time.time() - t0:.0f} s)", flush=True)
     if (out/'student.safetensors').exists() and (out/'student_log.json').exists():   # a rerun reuses the student
         G, log = load_slim(out/'student.safetensors'), json.loads((out/'student_log.json').read_text())
     else:
-        G, log = train_student(ds, bits=a.bits, rho=a.rho, steps=a.steps)
+        G, log = train_student(ds, [int(w) for w in a.widths.split(',')] if a.widths else None, bits=a.bits, rho=a.rho, steps=a.steps)
         save_slim(G, out/'student.safetensors'); (out/'student_log.json').write_text(json.dumps(log))
     print(f"student: mse {log[0]['mse']:.4f} -> {log[-1]['mse']:.4f}, channels {G.widths} -> {log[-1]['channels_alive']} ({time.time() - t0:.0f} s)", flush=True)
     S = compress(G, a.threshold); diff = check_compressed(G, S, a.threshold)

@@ -20,10 +20,10 @@ from .train import TrainConfig, load_sampler
 
 # %% auto #0
 __all__ = ['SLIM_RELEASE', 'check_bits', 'fake_quant', 'weight_scale', 'QLinear', 'QConvT', 'QAct', 'freeze_quant',
-           'SlimGenerator', 'gate_l1', 'prox_gates_', 'check_teacher', 'train_teacher', 'make_distill_set',
-           'stream_distill', 'train_student', 'masked', 'compress', 'check_compressed', 'SlimConfig', 'finetune',
-           'slim_scores', 'count_params', 'count_macs', 'latency_ms', 'save_slim', 'save_int8', 'load_slim',
-           'export_onnx']
+           'SlimGenerator', 'gate_l1', 'prox_gates_', 'renorm_gates_', 'check_teacher', 'train_teacher',
+           'make_distill_set', 'stream_distill', 'train_student', 'masked', 'compress', 'check_compressed',
+           'SlimConfig', 'finetune', 'slim_scores', 'count_params', 'count_macs', 'latency_ms', 'save_slim',
+           'save_int8', 'load_slim', 'export_onnx']
 
 # %% ../nbs/08c_slimming.ipynb #8baa8aeb
 def check_bits(bits:int|None)->int|None:
@@ -117,6 +117,19 @@ def prox_gates_(G:SlimGenerator, step:float)->SlimGenerator:
     for g in G.gates: g.copy_(torch.sign(g) * (g.abs() - step).clamp_min(0))
     return G
 
+@torch.no_grad()
+def renorm_gates_(G:SlimGenerator)->SlimGenerator:
+    """Rescale each stage's gates to a largest |gate| of 1 without changing the function: a stage followed by BatchNorm
+    (all but the last) is invariant to that scale; the last stage's scale is moved into the output layer's weights.
+    Without this the L1 penalty shrinks a stage's gates together (the next layer makes up for the scale) and they die
+    at once; with it, the penalty prunes the channels that matter least, relative to the others."""
+    for i, g in enumerate(G.gates):
+        m = g.abs().max()
+        if m > 0:
+            g.div_(m)
+            if i == len(G.gates) - 1: G.ups[i].weight.mul_(m)
+    return G
+
 # %% ../nbs/08c_slimming.ipynb #a806b928
 def check_teacher(run_dir:str|Path, # the teacher's run folder (a `train` run)
                   private:dict|None=None, # `data_record` of a private part the slimmed model will be fine-tuned on (default: the teacher run's own)
@@ -207,7 +220,7 @@ def train_student(distill:str|Path, # the distillation set's folder
         out = G(z.to(dev), y.to(dev) if k else None)
         mse = F.mse_loss(out, x.to(dev))
         opt.zero_grad(set_to_none=True); gopt.zero_grad(set_to_none=True); mse.backward(); opt.step(); gopt.step()
-        prox_gates_(G, lr * 10 * rho)
+        prox_gates_(G, lr * 10 * rho); renorm_gates_(G)
         if t % 50 == 0 or t == steps - 1:
             alive = [int((g.abs() > 0).sum()) for g in G.gates]
             log.append({'step': t, 'mse': float(mse), 'l1': float(gate_l1(G)), 'channels_alive': alive})
