@@ -18,11 +18,11 @@ from .data import DATASETS
 from .console import COMMANDS, top_parser
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args', 'train_parser',
-           'cmd_collab', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget', 'evaluate_parser', 'cmd_evaluate',
-           'generate_parser', 'cmd_generate', 'dpmi_parser', 'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser',
-           'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser', 'cmd_audit', 'user_error', 'error_line',
-           'main']
+__all__ = ['SLIM_STAGES', 'USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args',
+           'train_parser', 'cmd_collab', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget', 'evaluate_parser',
+           'cmd_evaluate', 'generate_parser', 'cmd_generate', 'slim_parser', 'cmd_slim', 'dpmi_parser', 'cmd_dpmi',
+           'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser',
+           'cmd_audit', 'user_error', 'error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -297,6 +297,73 @@ def cmd_generate(ns)->int:
     print(f"wrote {f} and {f.with_suffix('.json').name} beside it")
     return 0
 
+# %% ../nbs/10_cli.ipynb #58e4691a
+SLIM_STAGES = ('teacher', 'distill-set', 'student', 'compress', 'finetune', 'export')
+
+def slim_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
+    p = p or argparse.ArgumentParser(prog='dpgan slim')
+    p.description = ("GAN slimming in stages (nbs/08c_slimming): teacher (a DCGAN without DP on the public part only), distill-set "
+                     "TEACHER --out DIR, student DIR --out FILE (gated channels, L1 by proximal steps, quantisation-aware to --bits), "
+                     "compress FILE --out FILE (checked equal to the masked student), finetune FILE --teacher RUN (DP on the private "
+                     "part: the only stage that costs ε), export FILE-or-RUN --out DIR (safetensors, int8, ONNX; sizes, MACs, latency)")
+    p.add_argument('stage', choices=SLIM_STAGES)
+    p.add_argument('source', nargs='?', default=None, help='the previous stage\'s output (not for teacher)')
+    p.add_argument('--out', default=None); p.add_argument('--runs-root', default='runs'); p.add_argument('--name', default=None)
+    p.add_argument('--dataset', default='mnist-5k'); p.add_argument('--public-fraction', type=finite_float, default=0.5)
+    p.add_argument('--ngf', type=at_least(1), default=64, help='teacher width (default 64)')
+    p.add_argument('--epochs', type=finite_float, default=None, help='teacher: default 20; finetune: default 10')
+    p.add_argument('--n', type=at_least(1), default=200_000, help='distill-set: triples (default 200000)')
+    p.add_argument('--shard-size', type=at_least(1), default=10_000)
+    p.add_argument('--widths', default=None, help="student: channels per stage, e.g. 32,16 (default: the teacher's)")
+    p.add_argument('--bits', type=int, default=8, help='student: quantisation-aware training to 2..16 bits (default 8)')
+    p.add_argument('--rho', type=finite_float, default=0.15, help='student: L1 weight on the channel gates, >= 0 (default 0.15)')
+    p.add_argument('--steps', type=at_least(1), default=2000, help='student: steps (default 2000)')
+    p.add_argument('--threshold', type=finite_float, default=1e-3, help='compress: gates at or below are pruned (default 1e-3)')
+    p.add_argument('--teacher', default=None, help='finetune: the teacher run folder'); p.add_argument('--target-epsilon', type=finite_float, default=10.)
+    p.add_argument('--seed', type=int, default=0); p.add_argument('--json', action='store_true')
+    return p
+
+def cmd_slim(ns)->int:
+    from dpgan_nb import slimming as S
+    if ns.stage != 'teacher' and ns.source is None: raise ValueError(f"dpgan slim {ns.stage} needs the previous stage's output as SOURCE")
+    need_out = ns.stage in ('distill-set', 'student', 'compress', 'export')
+    if need_out and ns.out is None: raise ValueError(f"dpgan slim {ns.stage} needs --out")
+    if ns.stage == 'teacher':
+        r = S.train_teacher(ns.dataset, ns.public_fraction, ngf=ns.ngf, epochs=ns.epochs or 20., runs_root=ns.runs_root, name=ns.name, seed=ns.seed)
+        res = {'teacher': str(r), 'trained_on': 'public', 'public_records': S.check_teacher(r)['n']}
+    elif ns.stage == 'distill-set':
+        res = {'distill_set': str(S.make_distill_set(ns.source, ns.out, ns.n, ns.shard_size, ns.seed))}
+    elif ns.stage == 'student':
+        info = read_json(Path(ns.source)/'distill.json') if (Path(ns.source)/'distill.json').exists() else None
+        if info is None: raise FileNotFoundError(f"{ns.source} is not a distillation set (no distill.json)")
+        if not str(ns.out).endswith('.safetensors'): raise ValueError(f"--out must be a .safetensors file, got {ns.out!r}")
+        widths = [int(w) for w in ns.widths.split(',')] if ns.widths else None
+        G, log = S.train_student(ns.source, widths, ns.bits, ns.rho, ns.steps, seed=ns.seed)
+        S.save_slim(G, ns.out, info['classes'])
+        res = {'student': ns.out, 'mse': [log[0]['mse'], log[-1]['mse']], 'widths': G.widths, 'channels_alive': log[-1]['channels_alive']}
+    elif ns.stage == 'compress':
+        if not str(ns.out).endswith('.safetensors'): raise ValueError(f"--out must be a .safetensors file, got {ns.out!r}")
+        G = S.load_slim(ns.source); C = S.compress(G, ns.threshold); d = S.check_compressed(G, C, ns.threshold)
+        from safetensors import safe_open
+        with safe_open(str(ns.source), 'pt') as h: classes = json.loads((h.metadata() or {}).get('classes') or 'null')
+        S.save_slim(C, ns.out, classes)
+        res = {'compressed': ns.out, 'widths': [G.widths, C.widths], 'params': [S.count_params(G), S.count_params(C)], 'max_diff_vs_masked': d}
+    elif ns.stage == 'finetune':
+        if ns.teacher is None: raise ValueError("dpgan slim finetune needs --teacher RUN (the split the compressed model is public for)")
+        r = S.finetune(S.SlimConfig(compressed=ns.source, teacher=ns.teacher, target_epsilon=ns.target_epsilon, epochs=ns.epochs or 10.,
+                                    seed=ns.seed, runs_root=ns.runs_root, name=ns.name))
+        pr = read_json(r/'privacy.json')
+        res = {'run_dir': str(r), **{k: pr[k] for k in ('epsilon', 'delta', 'accountant', 'noise_multiplier', 'sample_rate', 'steps')}}
+    else:
+        src = Path(ns.source); f = src/'generator.safetensors' if src.is_dir() else src
+        G, out = S.load_slim(f), Path(ns.out); out.mkdir(parents=True, exist_ok=True)
+        a, b = S.save_slim(G, out/'generator.safetensors'), S.save_int8(G, out/'generator_int8.safetensors')
+        o = S.export_onnx(G, out/'generator.onnx')
+        res = {'files': {p_.name: p_.stat().st_size for p_ in (a, b, Path(o['path']))}, 'onnx_max_abs_diff_vs_torch': o['max_abs_diff_vs_torch'],
+               'params': S.count_params(G), 'macs': S.count_macs(G), 'latency_ms': S.latency_ms(G)}
+    print(json.dumps(res) if ns.json else '\n'.join(f"{k}: {v}" for k, v in res.items()))
+    return 0
+
 # %% ../nbs/10_cli.ipynb #b2c71f23
 def dpmi_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan dpmi')
@@ -460,6 +527,7 @@ def _run(ns)->int:
     if ns.cmd == 'studies': return cmd_studies(ns)
     if ns.cmd == 'export': return cmd_export(ns)
     if ns.cmd == 'audit': return cmd_audit(ns)
+    if ns.cmd == 'slim': return cmd_slim(ns)
     if ns.cmd == 'demo':
         t = train_parser().parse_args(['--preset', 'demo', '--runs-root', ns.runs_root] + (['--epochs', str(ns.epochs)] if hasattr(ns, 'epochs') else []))
         rc = cmd_train(t)
@@ -471,7 +539,7 @@ def main(argv:list[str]|None=None)->int:
     "Entry point of the `dpgan` command: exit 0, 2 on a user error (one line), 130 on Ctrl-C; a bug shows its traceback."
     p, sub = top_parser(_Parser)
     parsers = dict(train=train_parser, budget=budget_parser, evaluate=evaluate_parser, generate=generate_parser, dpmi=dpmi_parser,
-                   sweep=sweep_parser, studies=studies_parser, export=export_parser, audit=audit_parser)
+                   sweep=sweep_parser, studies=studies_parser, export=export_parser, audit=audit_parser, slim=slim_parser)
     for name, text in COMMANDS.items():
         s = sub.add_parser(name, help=text)
         if name in parsers: parsers[name](s)

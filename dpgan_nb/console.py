@@ -19,6 +19,7 @@ COMMANDS = {  # sub-command -> its line in `dpgan --help` (dpgan_nb.cli builds i
     'studies': "the report's studies and their figures (make studies)",
     'export': 'the release bundle of a run: only what the accountant covers',
     'audit': 'empirical lower bound on epsilon from one training run with canaries',
+    'slim': 'GAN slimming in stages: public teacher, distill-set, student, compress, DP finetune, export (ONNX, int8)',
     'demo': 'the README demo: DP-DCGAN at epsilon = 10 on the embedded mnist-5k',
 }
 

@@ -295,14 +295,14 @@ class SlimConfig(Config):
     device:str = 'cpu'
     runs_root:str = 'runs'
     name:str|None = None
-    job: ClassVar[str] = 'slim'
+    job: ClassVar[str] = 'slimming'   # = the module's name: `load_sampler` and `export` import it from the job
     key_args: ClassVar = ('target_epsilon', 'epochs')
     def __post_init__(self):
         if not self.compressed or not self.teacher: raise ValueError("fine-tuning needs compressed=<save_slim file> and teacher=<run folder>")
         if not (self.target_epsilon > 0 and math.isfinite(self.target_epsilon)): raise ValueError(f"target_epsilon must be > 0, got {self.target_epsilon}")
 
 def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
-    "DP fine-tuning of `cfg.compressed` on the private part (the discriminator private, the generator post-processing); the `slim` run folder."
+    "DP fine-tuning of `cfg.compressed` on the private part (the discriminator private, the generator post-processing); the `slimming` run folder."
     import shutil
     teacher = Path(cfg.teacher); tc = read_json(teacher/'config.json')
     G = freeze_quant(load_slim(cfg.compressed, cfg.device), False).train()
@@ -333,7 +333,7 @@ def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
     save_grid(s.sample(100), run_dir/'samples.png', nrow=10, title=f"slim {G.widths}, DP fine-tuned, ε={p['epsilon']:.2f}")
     return run_dir
 
-@register_sampler('slim')
+@register_sampler('slimming')
 def _slim_sampler(path:Path, device='cpu')->GeneratorSampler:
     from safetensors import safe_open
     f = path/'generator.safetensors'
@@ -343,7 +343,7 @@ def _slim_sampler(path:Path, device='cpu')->GeneratorSampler:
     return GeneratorSampler(G, classes or [str(i) for i in range(max(G.n_classes, 1))],
                             read_json(path/'privacy.json') if (path/'privacy.json').exists() else {}, path.name)
 
-@register_release('slim')
+@register_release('slimming')
 def _slim_release(run_dir:Path)->list:
     missing = [f for f in SLIM_RELEASE if not (run_dir/f).exists()]
     if missing: raise FileNotFoundError(f"run folder {run_dir} lacks {', '.join(missing)}: the fine-tuning has not finished")

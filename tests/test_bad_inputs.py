@@ -37,6 +37,10 @@ def nonempty_out(d, src): run_copy(d, src); (d/'bundle').mkdir(); (d/'bundle'/'n
 def plain_run(d, src): run_copy(d, src)
 def no_generator(d, src): (run_copy(d, src)/'generator.safetensors').unlink()
 def no_checkpoints(d, src): shutil.rmtree(run_copy(d, src)/'checkpoints')
+def distill_set(d, src):
+    import json; (d/'ds').mkdir()   # a distillation set's description (its shards are not read before the checks)
+    (d/'ds'/'distill.json').write_text(json.dumps({'teacher': str(d), 'n': 0, 'shards': [], 'latent_dim': 8, 'classes': list('0123456789'),
+                                                  'conditional': False, 'image_shape': [1, 28, 28], 'seed': 0}))
 def runs_root_file(d, src): (d/'runs').write_text('not a folder')
 def bad_yaml(d, src): (d/'grid.yaml').write_text('study: s\ngrid: [target_epsilon: {1, 2\n  - : :\n')
 def unknown_keys(d, src): (d/'grid.yaml').write_text('study: s\npreset: tiny\ngird:\n  target_epsilon: [1.0]\n')
@@ -142,6 +146,12 @@ CASES = [
      '--epochs configure training', plain_run),
     ('train-checkpoint-without-collab', ['train', '--preset', 'tiny', '--checkpoint', '{run}', '--runs-root', '{root}'],
      '--checkpoint is for --mode collab', plain_run),
+    # dpgan slim: a teacher must be public; ρ and bits checked before anything is written
+    ('slim-distill-from-private-teacher', ['slim', 'distill-set', '{run}', '--out', 'ds', '--n', 10], 'not on public data', plain_run),
+    ('slim-student-negative-rho', ['slim', 'student', 'ds', '--out', 's.safetensors', '--rho=-1'], 'rho must be a finite number >= 0, got -1.0', distill_set),
+    ('slim-student-bits-1', ['slim', 'student', 'ds', '--out', 's.safetensors', '--bits', 1], 'bits must be an integer in 2..16', distill_set),
+    ('slim-student-bits-17', ['slim', 'student', 'ds', '--out', 's.safetensors', '--bits', 17], 'bits must be an integer in 2..16', distill_set),
+    ('slim-stage-unknown', ['slim', 'prune', 'x'], "'prune'", None),
     ('generate-figure-not-png', ['generate', '{run}', '--mode', 'grid', '--out', 'g.jpg'], "out must be a .png file, got 'g.jpg'", plain_run),
     ('export-missing-run', ['export', 'nowhere', 'bundle'], 'nowhere', None),
     ('export-into-non-empty-folder', ['export', '{run}', 'bundle'], 'bundle', nonempty_out),

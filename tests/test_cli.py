@@ -174,3 +174,23 @@ def test_collab_mode_refines_a_run_with_its_epsilon_unchanged(tmp_path):
     assert rel['job'] == 'collab' and 'refiner.safetensors' in rel['files'] and rel['privacy']['epsilon'] == parent['epsilon']
     j = last_json(dpgan('evaluate', r['run_dir'], '--metrics', 'fid', '--num-samples', 100, '--json').stdout)
     assert abs(j['metrics']['fid']['value'] - r['after']['fid']) < 1e-6
+
+
+def test_slim_pipeline_stage_by_stage(tmp_path):
+    "dpgan slim teacher | distill-set | student | compress | finetune | export at tiny sizes: each stage's output feeds the next."
+    root = tmp_path / 'runs'
+    t = last_json(dpgan('slim', 'teacher', '--ngf', 8, '--epochs', 0.2, '--runs-root', root, '--name', 'teacher', '--json').stdout)
+    assert t['trained_on'] == 'public' and t['public_records'] > 0
+    dpgan('slim', 'distill-set', t['teacher'], '--out', tmp_path / 'ds', '--n', 300, '--shard-size', 128)
+    s = last_json(dpgan('slim', 'student', tmp_path / 'ds', '--out', tmp_path / 'student.safetensors', '--widths', '8,4',
+                        '--steps', 20, '--bits', 6, '--json').stdout)
+    assert s['widths'] == [8, 4] and s['mse'][1] < s['mse'][0]
+    c = last_json(dpgan('slim', 'compress', tmp_path / 'student.safetensors', '--out', tmp_path / 'c.safetensors', '--json').stdout)
+    assert c['max_diff_vs_masked'] <= 1e-5
+    f = last_json(dpgan('slim', 'finetune', tmp_path / 'c.safetensors', '--teacher', t['teacher'], '--epochs', 0.5, '--runs-root', root,
+                        '--name', 'ft', '--json').stdout)
+    assert 0 < f['epsilon'] <= 10 and f['accountant'] == 'rdp' and f['steps'] > 0
+    e = last_json(dpgan('slim', 'export', f['run_dir'], '--out', tmp_path / 'device', '--json').stdout)
+    assert set(e['files']) == {'generator.safetensors', 'generator_int8.safetensors', 'generator.onnx'}
+    assert e['files']['generator_int8.safetensors'] < e['files']['generator.safetensors'] and e['onnx_max_abs_diff_vs_torch'] < 1e-4
+    dpgan('generate', f['run_dir'], '--mode', 'grid', '--out', tmp_path / 'g.png')   # the fine-tuned run samples like any other
