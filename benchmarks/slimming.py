@@ -42,7 +42,7 @@ def main():
         save_slim(G, out/'student.safetensors'); (out/'student_log.json').write_text(json.dumps(log))
     print(f"student: mse {log[0]['mse']:.4f} -> {log[-1]['mse']:.4f}, channels {G.widths} -> {log[-1]['channels_alive']} ({time.time() - t0:.0f} s)", flush=True)
     S = compress(G, a.threshold); diff = check_compressed(G, S, a.threshold)
-    f_student, f_comp, f_int8 = out/'student.safetensors', save_slim(S, out/'compressed.safetensors', [str(i) for i in range(10)]), save_int8(S, out/'compressed_int8.safetensors')
+    f_student, f_comp, f_int8 = out/'student.safetensors', save_slim(S, out/'compressed.safetensors'), save_int8(S, out/'compressed_int8.safetensors')
     S8 = load_slim(f_int8); onnx = export_onnx(S, out/'compressed.onnx')
     ft = finetune(SlimConfig(compressed=str(f_comp), teacher=str(teacher), target_epsilon=a.epsilon, epochs=a.finetune_epochs,
                              runs_root=str(out/'runs'), name=f'finetune_eps{a.epsilon:g}'))

@@ -339,14 +339,12 @@ def cmd_slim(ns)->int:
         if not str(ns.out).endswith('.safetensors'): raise ValueError(f"--out must be a .safetensors file, got {ns.out!r}")
         widths = [int(w) for w in ns.widths.split(',')] if ns.widths else None
         G, log = S.train_student(ns.source, widths, ns.bits, ns.rho, ns.steps, seed=ns.seed)
-        S.save_slim(G, ns.out, info['classes'])
+        S.save_slim(G, ns.out)
         res = {'student': ns.out, 'mse': [log[0]['mse'], log[-1]['mse']], 'widths': G.widths, 'channels_alive': log[-1]['channels_alive']}
     elif ns.stage == 'compress':
         if not str(ns.out).endswith('.safetensors'): raise ValueError(f"--out must be a .safetensors file, got {ns.out!r}")
         G = S.load_slim(ns.source); C = S.compress(G, ns.threshold); d = S.check_compressed(G, C, ns.threshold)
-        from safetensors import safe_open
-        with safe_open(str(ns.source), 'pt') as h: classes = json.loads((h.metadata() or {}).get('classes') or 'null')
-        S.save_slim(C, ns.out, classes)
+        S.save_slim(C, ns.out)   # with the student's provenance (its teacher)
         res = {'compressed': ns.out, 'widths': [G.widths, C.widths], 'params': [S.count_params(G), S.count_params(C)], 'max_diff_vs_masked': d}
     elif ns.stage == 'finetune':
         if ns.teacher is None: raise ValueError("dpgan slim finetune needs --teacher RUN (the split the compressed model is public for)")

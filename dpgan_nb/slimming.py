@@ -22,8 +22,8 @@ from .train import TrainConfig, load_sampler
 __all__ = ['SLIM_RELEASE', 'check_bits', 'fake_quant', 'weight_scale', 'QLinear', 'QConvT', 'QAct', 'freeze_quant',
            'SlimGenerator', 'gate_l1', 'prox_gates_', 'renorm_gates_', 'check_teacher', 'train_teacher',
            'make_distill_set', 'stream_distill', 'train_student', 'masked', 'compress', 'check_compressed',
-           'SlimConfig', 'finetune', 'slim_scores', 'count_params', 'count_macs', 'latency_ms', 'save_slim',
-           'save_int8', 'load_slim', 'export_onnx']
+           'SlimConfig', 'finetune', 'slim_scores', 'count_params', 'count_macs', 'latency_ms', 'slim_provenance',
+           'save_slim', 'save_int8', 'load_slim', 'export_onnx']
 
 # %% ../nbs/08c_slimming.ipynb #8baa8aeb
 def check_bits(bits:int|None)->int|None:
@@ -225,6 +225,7 @@ def train_student(distill:str|Path, # the distillation set's folder
             alive = [int((g.abs() > 0).sum()) for g in G.gates]
             log.append({'step': t, 'mse': float(mse), 'l1': float(gate_l1(G)), 'channels_alive': alive})
             bar.set_postfix(mse=f"{float(mse):.4f}", alive=alive)
+    G.provenance = {'teacher': info['teacher'], 'classes': info['classes']}   # written with it by save_slim; checked by finetune
     return G.eval(), log
 
 # %% ../nbs/08c_slimming.ipynb #1e48815c
@@ -243,6 +244,7 @@ def compress(G:SlimGenerator, threshold:float=1e-3)->SlimGenerator:
     keep = [torch.nonzero(g.abs() > threshold).flatten() for g in G.gates]
     if any(len(k) == 0 for k in keep): raise ValueError(f"threshold {threshold} prunes every channel of a stage; lower it or ρ")
     S = SlimGenerator(G.latent_dim, G.img_shape, [len(k) for k in keep], G.n_classes, G.cond, G.bits).to(next(G.parameters()).device)
+    S.provenance = dict(getattr(G, 'provenance', {}))
     if G.embed is not None: S.embed.load_state_dict(G.embed.state_dict())
     rows = (keep[0][:, None] * G.side ** 2 + torch.arange(G.side ** 2, device=keep[0].device)).flatten()
     S.stem_fc.weight.copy_(G.stem_fc.weight[rows]); S.stem_fc.bias.copy_(G.stem_fc.bias[rows])
@@ -306,8 +308,11 @@ def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
     import shutil
     teacher = Path(cfg.teacher); tc = read_json(teacher/'config.json')
     G = freeze_quant(load_slim(cfg.compressed, cfg.device), False).train()
-    from safetensors import safe_open
-    with safe_open(str(cfg.compressed), 'pt') as h: classes = json.loads((h.metadata() or {}).get('classes') or 'null')
+    t = G.provenance.get('teacher')
+    if t is None: raise ValueError(f"{cfg.compressed} does not record the teacher it was distilled from, so nothing shows it saw public data only")
+    if Path(t).resolve() != teacher.resolve():
+        raise ValueError(f"{cfg.compressed} was distilled from {t}, not from {teacher}: fine-tune it with its own teacher's split")
+    classes = G.provenance.get('classes')
     run_dir = Path(cfg.runs_root)/(cfg.name or run_name(cfg))
     tcfg = TrainConfig(dataset=tc['dataset'], data_root=tc.get('data_root'), test_fraction=tc['test_fraction'], public_fraction=tc['public_fraction'],
                        split_seed=tc['split_seed'], max_samples=tc.get('max_samples'), train_on='private', dp_mode='gc',
@@ -335,11 +340,9 @@ def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
 
 @register_sampler('slimming')
 def _slim_sampler(path:Path, device='cpu')->GeneratorSampler:
-    from safetensors import safe_open
     f = path/'generator.safetensors'
     if not f.exists(): raise FileNotFoundError(f"{path} has no generator.safetensors (the fine-tuning has not finished)")
-    with safe_open(str(f), 'pt') as h: classes = json.loads((h.metadata() or {}).get('classes') or 'null')
-    G = load_slim(f, device)
+    G = load_slim(f, device); classes = G.provenance.get('classes')
     return GeneratorSampler(G, classes or [str(i) for i in range(max(G.n_classes, 1))],
                             read_json(path/'privacy.json') if (path/'privacy.json').exists() else {}, path.name)
 
@@ -382,10 +385,19 @@ def latency_ms(G:nn.Module, reps:int=50)->float:
             t = time.perf_counter(); G(z, y); ts.append(time.perf_counter() - t)
     return float(np.median(ts[5:]) * 1e3)
 
+def _meta(G:SlimGenerator, classes=None)->dict:
+    "The file metadata of G: its spec and its provenance (class names, the teacher it was distilled from)."
+    prov = {**getattr(G, 'provenance', {}), **({'classes': list(classes)} if classes else {})}
+    return {'dpgan_slim': json.dumps(G.spec()), 'provenance': json.dumps(prov)}
+
+def slim_provenance(path:str|Path)->dict:
+    "The provenance recorded in a `save_slim`/`save_int8` file: {'teacher': run folder, 'classes': names}, or {}."
+    from safetensors import safe_open
+    with safe_open(str(path), 'pt') as h: return json.loads((h.metadata() or {}).get('provenance') or '{}')
+
 def save_slim(G:SlimGenerator, path:str|Path, classes:Sequence[str]|None=None)->Path:
-    "Float safetensors of a `SlimGenerator`, its spec (and class names) in the metadata."
-    return save_weights({k: v for k, v in G.state_dict().items()}, path, {'dpgan_slim': json.dumps(G.spec()),
-                                                                         'classes': json.dumps(list(classes) if classes else None)})
+    "Float safetensors of a `SlimGenerator`, its spec and provenance (classes, teacher) in the metadata."
+    return save_weights({k: v for k, v in G.state_dict().items()}, path, _meta(G, classes))
 
 def save_int8(G:SlimGenerator, path:str|Path)->Path:
     """int8 weights with their per-output-channel float scales; biases, norms, gates in float. A model trained at `bits` <= 8
@@ -401,7 +413,7 @@ def save_int8(G:SlimGenerator, path:str|Path)->Path:
             if m.bits is not None and m.bits <= 8: out[f'{name}.w_scale'] = s.float().clone()   # its own storage (safetensors)
     for k, v in G.state_dict().items():
         if k not in qnames and v is not None: out[k] = v.contiguous()
-    return save_weights(out, path, {'dpgan_slim': json.dumps({**G.spec(), 'int8': True})})
+    return save_weights(out, path, {**_meta(G), 'dpgan_slim': json.dumps({**G.spec(), 'int8': True})})
 
 def load_slim(path:str|Path, device='cpu')->SlimGenerator:
     "A `SlimGenerator` from `save_slim` or `save_int8` (int8 weights dequantised)."
@@ -417,6 +429,7 @@ def load_slim(path:str|Path, device='cpu')->SlimGenerator:
         if isinstance(m, _QuantWeight) and f'{name}.w_scale' in sd: m.w_scale = sd.pop(f'{name}.w_scale')
     missing, unexpected = G.load_state_dict(sd, strict=False)
     if unexpected or [k for k in missing if not k.endswith('w_scale')]: raise ValueError(f"{path} does not fit its spec: missing {missing}, unexpected {unexpected}")
+    G.provenance = slim_provenance(path)
     return G.to(device).eval()
 
 def export_onnx(G:SlimGenerator, path:str|Path, check:bool=True)->dict:
