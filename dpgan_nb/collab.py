@@ -14,8 +14,8 @@ from torch import nn
 
 from .core import *
 from .data import save_grid
-from .models import build_gan
-from .train import TrainConfig, GeneratorSampler, load_sampler, register_sampler, register_release, g_loss, _train_sampler
+from .train import (TrainConfig, GeneratorSampler, load_sampler, register_sampler, register_release, g_loss, _train_sampler,
+                            generator_spec_of, gan_from_spec)
 from .metrics import RUN_LOADERS, load_run, evaluate
 
 # %% auto #0
@@ -95,14 +95,6 @@ class RefinedGenerator(nn.Module):
         return (x + self.P(x, y)).clamp(-1, 1)
 
 # %% ../nbs/08b_collab.ipynb #3cdd6031
-def _spec(run_dir:Path)->dict:
-    from safetensors import safe_open
-    f = run_dir/'generator.safetensors'
-    if not f.exists(): raise FileNotFoundError(f"{run_dir} has no generator.safetensors (not a finished run)")
-    with safe_open(str(f), 'pt') as h: meta = h.metadata() or {}
-    if 'dpgan_generator' not in meta: raise ValueError(f"{f} carries no generator spec (made by dpgan_nb before run format 2)")
-    return json.loads(meta['dpgan_generator'])
-
 def _image_run(run_dir:Path)->dict:
     "config.json of a finished `train` run with a discriminator checkpoint, or a clear error."
     raw = open_run_dir(run_dir, ('config.json', 'generator.safetensors', 'privacy.json'))
@@ -114,18 +106,17 @@ def _image_run(run_dir:Path)->dict:
 
 def load_voters(cfg:CollabConfig, device='cpu')->list[dict]:
     "The voting discriminators of `cfg.voters`, frozen, each with where it came from and its run's privacy report."
-    parent = Path(cfg.checkpoint); _image_run(parent); ps = _spec(parent)
+    parent = Path(cfg.checkpoint); _image_run(parent); ps = generator_spec_of(parent)
     out = []
     for v in [v.strip() for v in cfg.voters.split(',') if v.strip()]:
         run, ck = (parent, parent/'checkpoints'/f'{v}.pt') if v in ('last', 'prev') else (Path(v), Path(v)/'checkpoints'/'last.pt')
         if run != parent: _image_run(run)
         if not ck.exists(): raise FileNotFoundError(f"voter {v!r}: {ck} does not exist (the run's discriminator checkpoint)")
-        s = _spec(run) if run != parent else ps
+        s = generator_spec_of(run) if run != parent else ps
         for k in ('image_shape', 'classes', 'cond'):
             if s[k] != ps[k]: raise ValueError(f"voter {v!r} judges other images than {parent.name}: its {k} is {s[k]}, the parent's {ps[k]}")
         raw = read_json(run/'config.json')
-        _, D = build_gan(s['arch'], s['image_shape'], s['latent_dim'], s['g_activation'], s['d_activation'],
-                         len(s['classes']) if s['cond'] != 'none' else 0, s['cond'], s['ngf'], s['ndf'], s['d_norm'])
+        _, D = gan_from_spec(s)
         state = load_state(ck)
         D.load_state_dict(state['D'])
         if any(True for _ in D.buffers()):
@@ -191,7 +182,7 @@ def refine(cfg:CollabConfig, # what to refine and how
     others = {v['run']: v['privacy'] for v in voters if Path(v['run']) != parent}
     k = base.n_classes if base.conditional else 0
     torch.manual_seed(cfg.seed)
-    P = Perturber(cfg.perturb, (base.latent_dim,) if cfg.perturb == 'latent' else tuple(_spec(parent)['image_shape']), k,
+    P = Perturber(cfg.perturb, (base.latent_dim,) if cfg.perturb == 'latent' else tuple(generator_spec_of(parent)['image_shape']), k,
                   cfg.max_norm, cfg.hidden).to(get_device(cfg.device))
     RG = RefinedGenerator(base.G, P)
     run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)

@@ -27,7 +27,8 @@ __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', '
            'init_distributed', 'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint',
            'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
            'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy',
-           'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'load_sampler', 'class_indices']
+           'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'generator_spec_of', 'gan_from_spec',
+           'load_sampler', 'class_indices']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -722,18 +723,25 @@ class GeneratorSampler:
         if self.conditional and y is None: y = torch.arange(n) % self.n_classes
         return self.decode(z, y)
 
-@register_sampler('train')
-def _train_sampler(path:Path, device='cpu')->GeneratorSampler:
+def generator_spec_of(path:Path)->dict:
+    "The `generator_spec` a run folder's (or bundle's) generator.safetensors carries, or a clear error."
     from safetensors import safe_open
-    from safetensors.torch import load_file
     f = path/'generator.safetensors'
     if not f.exists(): raise FileNotFoundError(f"{path} has no generator.safetensors (not a finished run or a release bundle)")
     with safe_open(str(f), 'pt') as h: meta = h.metadata() or {}
     if 'dpgan_generator' not in meta: raise ValueError(f"{f} carries no generator spec (made by dpgan_nb before run format 2): sample it with load_run")
-    s = json.loads(meta['dpgan_generator'])
-    G, _ = build_gan(s['arch'], s['image_shape'], s['latent_dim'], s['g_activation'], s['d_activation'],
+    return json.loads(meta['dpgan_generator'])
+
+def gan_from_spec(s:dict)->tuple[nn.Module, nn.Module]:
+    "(G, D) of the architecture a `generator_spec` describes, untrained."
+    return build_gan(s['arch'], s['image_shape'], s['latent_dim'], s['g_activation'], s['d_activation'],
                      len(s['classes']) if s['cond'] != 'none' else 0, s['cond'], s['ngf'], s['ndf'], s['d_norm'])
-    G.load_state_dict(load_file(str(f))); G.to(get_device(device))
+
+@register_sampler('train')
+def _train_sampler(path:Path, device='cpu')->GeneratorSampler:
+    from safetensors.torch import load_file
+    s = generator_spec_of(path); G, _ = gan_from_spec(s)
+    G.load_state_dict(load_file(str(path/'generator.safetensors'))); G.to(get_device(device))
     return GeneratorSampler(G, s['classes'], read_json(path/'privacy.json') if (path/'privacy.json').exists() else {}, path.name)
 
 def load_sampler(path:str|Path, # a run folder or a release bundle (`export`)
