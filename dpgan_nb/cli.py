@@ -318,8 +318,11 @@ def slim_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.add_argument('--bits', type=int, default=8, help='student: quantisation-aware training to 2..16 bits (default 8)')
     p.add_argument('--rho', type=finite_float, default=0.15, help='student: L1 weight on the channel gates, >= 0 (default 0.15)')
     p.add_argument('--steps', type=at_least(1), default=2000, help='student: steps (default 2000)')
+    p.add_argument('--perceptual', type=finite_float, default=0., help="student: weight of the L1 distance in the teacher discriminator's features (default 0)")
+    p.add_argument('--adversarial', type=finite_float, default=0., help="student: weight of a GAN loss against a discriminator started from the teacher's (default 0)")
     p.add_argument('--threshold', type=finite_float, default=1e-3, help='compress: gates at or below are pruned (default 1e-3)')
     p.add_argument('--teacher', default=None, help='finetune: the teacher run folder'); p.add_argument('--target-epsilon', type=finite_float, default=10.)
+    p.add_argument('--d-init', choices=('fresh', 'teacher'), default='fresh', help="finetune: a fresh DP discriminator, or one started from the teacher's (no ε)")
     p.add_argument('--seed', type=int, default=0); p.add_argument('--json', action='store_true')
     return p
 
@@ -338,7 +341,7 @@ def cmd_slim(ns)->int:
         if info is None: raise FileNotFoundError(f"{ns.source} is not a distillation set (no distill.json)")
         if not str(ns.out).endswith('.safetensors'): raise ValueError(f"--out must be a .safetensors file, got {ns.out!r}")
         widths = [int(w) for w in ns.widths.split(',')] if ns.widths else None
-        G, log = S.train_student(ns.source, widths, ns.bits, ns.rho, ns.steps, seed=ns.seed)
+        G, log = S.train_student(ns.source, widths, ns.bits, ns.rho, ns.steps, perceptual=ns.perceptual, adversarial=ns.adversarial, seed=ns.seed)
         S.save_slim(G, ns.out)
         res = {'student': ns.out, 'mse': [log[0]['mse'], log[-1]['mse']], 'widths': G.widths, 'channels_alive': log[-1]['channels_alive']}
     elif ns.stage == 'compress':
@@ -349,7 +352,7 @@ def cmd_slim(ns)->int:
     elif ns.stage == 'finetune':
         if ns.teacher is None: raise ValueError("dpgan slim finetune needs --teacher RUN (the split the compressed model is public for)")
         r = S.finetune(S.SlimConfig(compressed=ns.source, teacher=ns.teacher, target_epsilon=ns.target_epsilon, epochs=ns.epochs or 10.,
-                                    seed=ns.seed, runs_root=ns.runs_root, name=ns.name))
+                                    d_init=ns.d_init, seed=ns.seed, runs_root=ns.runs_root, name=ns.name))
         pr = read_json(r/'privacy.json')
         res = {'run_dir': str(r), **{k: pr[k] for k in ('epsilon', 'delta', 'accountant', 'noise_multiplier', 'sample_rate', 'steps')}}
     else:

@@ -21,9 +21,9 @@ from .train import TrainConfig, load_sampler
 # %% auto #0
 __all__ = ['SLIM_RELEASE', 'check_bits', 'fake_quant', 'weight_scale', 'QLinear', 'QConvT', 'QAct', 'freeze_quant',
            'SlimGenerator', 'gate_l1', 'prox_gates_', 'renorm_gates_', 'check_teacher', 'train_teacher',
-           'make_distill_set', 'stream_distill', 'train_student', 'masked', 'compress', 'check_compressed',
-           'SlimConfig', 'finetune', 'slim_scores', 'count_params', 'count_macs', 'latency_ms', 'slim_provenance',
-           'save_slim', 'save_int8', 'load_slim', 'export_onnx']
+           'teacher_discriminator', 'make_distill_set', 'stream_distill', 'train_student', 'masked', 'compress',
+           'check_compressed', 'SlimConfig', 'finetune', 'slim_scores', 'count_params', 'count_macs', 'latency_ms',
+           'slim_provenance', 'save_slim', 'save_int8', 'load_slim', 'export_onnx']
 
 # %% ../nbs/08c_slimming.ipynb #8baa8aeb
 def check_bits(bits:int|None)->int|None:
@@ -157,6 +157,15 @@ def train_teacher(dataset:str='mnist-5k', public_fraction:float=0.5, split_seed:
                       conditional=conditional, runs_root=runs_root, name=name, **kw)
     return train(cfg, progress_bar=progress_bar).run_dir
 
+def teacher_discriminator(teacher:str|Path, device='cpu')->nn.Module:
+    "The teacher run's last discriminator: trained with the teacher on the public part only (`check_teacher`), so it costs no ε."
+    from dpgan_nb.train import generator_spec_of, gan_from_spec
+    teacher = Path(teacher); check_teacher(teacher)
+    ck = teacher/'checkpoints'/'last.pt'
+    if not ck.exists(): raise FileNotFoundError(f"{ck} does not exist: the teacher run kept no discriminator checkpoint")
+    _, D = gan_from_spec(generator_spec_of(teacher)); D.load_state_dict(load_state(ck)['D'])
+    return D.to(get_device(device))
+
 # %% ../nbs/08c_slimming.ipynb #99ca3f4c
 def make_distill_set(teacher:str|Path, # the teacher's run folder (checked by `check_teacher`)
                      out:str|Path, # a folder for the shards (created; must be empty or absent)
@@ -199,10 +208,15 @@ def train_student(distill:str|Path, # the distillation set's folder
                   widths:Sequence[int]|None=None, # the student's channels (default: the teacher's, 2·ngf and ngf)
                   bits:int|None=8, # quantisation-aware training to this many bits (None: float)
                   rho:float=1e-3, # L1 weight on the gates (>= 0)
-                  steps:int=2000, batch_size:int=128, lr:float=1e-3, seed:int=0, device='cpu',
-                  progress_bar:bool|None=None)->tuple[SlimGenerator, list[dict]]:
-    "A `SlimGenerator` distilled from the set by pixel MSE + ρ·L1 on the gates (proximal), quantisation-aware; and its log."
-    if not (isinstance(rho, (int, float)) and math.isfinite(rho) and rho >= 0): raise ValueError(f"rho must be a finite number >= 0, got {rho}")
+                  steps:int=2000, batch_size:int=128, lr:float=1e-3,
+                  perceptual:float=0., # weight of the L1 distance between student and teacher images in the teacher discriminator's features
+                  adversarial:float=0., # weight of a GAN loss against a discriminator (started from the teacher's) that takes teacher images as real
+                  lr_d:float=2e-4, # that discriminator's learning rate
+                  seed:int=0, device='cpu', progress_bar:bool|None=None)->tuple[SlimGenerator, list[dict]]:
+    "A `SlimGenerator` distilled from the set by pixel MSE (+ perceptual, adversarial terms) + ρ·L1 on the gates (proximal), quantisation-aware; and its log."
+    import copy
+    for name, v in (('rho', rho), ('perceptual', perceptual), ('adversarial', adversarial)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0): raise ValueError(f"{name} must be a finite number >= 0, got {v}")
     check_bits(bits)
     info = read_json(Path(distill)/'distill.json')
     if widths is None:
@@ -214,16 +228,27 @@ def train_student(distill:str|Path, # the distillation set's folder
     opt = torch.optim.Adam([p for n_, p in G.named_parameters() if not n_.startswith('gates')], lr, betas=(0.5, 0.999))
     gopt = torch.optim.SGD(G.gates.parameters(), lr=lr * 10)
     data, log, dev = stream_distill(distill, batch_size, seed), [], get_device(device)
+    Dp = D = None   # both from the teacher's discriminator, which saw the public part only: no ε
+    if perceptual: Dp = teacher_discriminator(info['teacher'], dev).eval().requires_grad_(False)
+    if adversarial:
+        D = teacher_discriminator(info['teacher'], dev).train(); dopt = torch.optim.Adam(D.parameters(), lr_d, betas=(0.5, 0.999))
     bar = progress(range(steps), desc='student', disable=None if progress_bar is None else not progress_bar)
     for t in bar:
-        z, y, x = next(data)
-        out = G(z.to(dev), y.to(dev) if k else None)
-        mse = F.mse_loss(out, x.to(dev))
-        opt.zero_grad(set_to_none=True); gopt.zero_grad(set_to_none=True); mse.backward(); opt.step(); gopt.step()
+        z, y, x = next(data); x = x.to(dev); yk = y.to(dev) if k else None
+        out = G(z.to(dev), yk)
+        mse = F.mse_loss(out, x); loss, terms = mse, {}
+        if Dp is not None:
+            terms['perceptual'] = (Dp.features(out, yk) - Dp.features(x, yk)).abs().mean(); loss = loss + perceptual * terms['perceptual']
+        if D is not None:
+            terms['adversarial'] = F.softplus(-D(out, yk)).mean(); loss = loss + adversarial * terms['adversarial']
+        opt.zero_grad(set_to_none=True); gopt.zero_grad(set_to_none=True); loss.backward(); opt.step(); gopt.step()
         prox_gates_(G, lr * 10 * rho); renorm_gates_(G)
+        if D is not None:   # the discriminator: teacher images real, the student's fake
+            d_loss = F.softplus(-D(x, yk)).mean() + F.softplus(D(out.detach(), yk)).mean()
+            dopt.zero_grad(set_to_none=True); d_loss.backward(); dopt.step(); terms['d_loss'] = d_loss
         if t % 50 == 0 or t == steps - 1:
             alive = [int((g.abs() > 0).sum()) for g in G.gates]
-            log.append({'step': t, 'mse': float(mse), 'l1': float(gate_l1(G)), 'channels_alive': alive})
+            log.append({'step': t, 'mse': float(mse), 'l1': float(gate_l1(G)), 'channels_alive': alive, **{k_: float(v) for k_, v in terms.items()}})
             bar.set_postfix(mse=f"{float(mse):.4f}", alive=alive)
     G.provenance = {'teacher': info['teacher'], 'classes': info['classes']}   # written with it by save_slim; checked by finetune
     return G.eval(), log
@@ -290,7 +315,8 @@ class SlimConfig(Config):
     batch_size:int = 256
     lr_g:float = 1e-4
     lr_d:float = 2e-4
-    ndf:int = 32
+    ndf:int = 32                    # a fresh discriminator's width (d_init='fresh')
+    d_init:str = 'fresh'            # 'fresh', or 'teacher': start the DP discriminator from the teacher's (public part only: no ε)
     max_grad_norm:float = 1.0
     accountant:str = 'rdp'
     seed:int = 0
@@ -302,6 +328,7 @@ class SlimConfig(Config):
     def __post_init__(self):
         if not self.compressed or not self.teacher: raise ValueError("fine-tuning needs compressed=<save_slim file> and teacher=<run folder>")
         if not (self.target_epsilon > 0 and math.isfinite(self.target_epsilon)): raise ValueError(f"target_epsilon must be > 0, got {self.target_epsilon}")
+        if self.d_init not in ('fresh', 'teacher'): raise ValueError(f"d_init must be 'fresh' or 'teacher', got {self.d_init!r}")
 
 def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
     "DP fine-tuning of `cfg.compressed` on the private part (the discriminator private, the generator post-processing); the `slimming` run folder."
@@ -314,14 +341,16 @@ def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
         raise ValueError(f"{cfg.compressed} was distilled from {t}, not from {teacher}: fine-tune it with its own teacher's split")
     classes = G.provenance.get('classes')
     run_dir = Path(cfg.runs_root)/(cfg.name or run_name(cfg))
+    D = teacher_discriminator(teacher, cfg.device) if cfg.d_init == 'teacher' else None
+    ndf = tc['ndf'] if D is not None else cfg.ndf
     tcfg = TrainConfig(dataset=tc['dataset'], data_root=tc.get('data_root'), test_fraction=tc['test_fraction'], public_fraction=tc['public_fraction'],
                        split_seed=tc['split_seed'], max_samples=tc.get('max_samples'), train_on='private', dp_mode='gc',
                        target_epsilon=cfg.target_epsilon, delta=cfg.delta, epochs=cfg.epochs, batch_size=cfg.batch_size, lr_g=cfg.lr_g,
-                       lr_d=cfg.lr_d, beta1=0.5, ndf=cfg.ndf, latent_dim=G.latent_dim, conditional=G.cond != 'none', cond=G.cond if G.cond != 'none' else 'cgan',
+                       lr_d=cfg.lr_d, beta1=0.5, ndf=ndf, latent_dim=G.latent_dim, conditional=G.cond != 'none', cond=G.cond if G.cond != 'none' else 'cgan',
                        max_grad_norm=cfg.max_grad_norm, accountant=cfg.accountant, seed=cfg.seed, g_device=cfg.device, runs_root=str(run_dir), name='dp')
     data, private, _, _ = run_parts(tcfg)
     check_teacher(teacher, data_record(private, tcfg.dataset, tcfg.data_root))   # public for this very private part, or refused
-    _, D = build_gan('dcgan', data.image_shape, G.latent_dim, None, None, G.n_classes, G.cond, 8, cfg.ndf, None)
+    if D is None: _, D = build_gan('dcgan', data.image_shape, G.latent_dim, None, None, G.n_classes, G.cond, 8, cfg.ndf, None)
     make_run_dir(cfg, cfg.runs_root, name=cfg.name)
     cbs = [LogCallback(tcfg.log_every), ProgressCallback(None if progress_bar is None else not progress_bar), CheckpointCallback(tcfg.checkpoint_every)]
     tr = train(tcfg, callbacks=cbs, models=(G, D))
@@ -332,7 +361,8 @@ def finetune(cfg:SlimConfig, progress_bar:bool|None=None)->Path:
                'private': 'every other file of the run folder (dp/: checkpoints, logs, data.json) stays with the data owner',
                'note': ('DP-SGD on the discriminator over the private part; the teacher (trained on the public part only, checked '
                         'against this private part), its distillation set, the student and its compression never saw a private record, '
-                        'so they add nothing to ε')})
+                        'so they add nothing to ε' + ("; the discriminator started from the teacher's, trained on that public part too"
+                                                      if cfg.d_init == 'teacher' else ''))})
     shutil.copyfile(run_dir/'dp'/'data.json', run_dir/'data.json')
     s = _slim_sampler(run_dir, cfg.device)
     save_grid(s.sample(100), run_dir/'samples.png', nrow=10, title=f"slim {G.widths}, DP fine-tuned, ε={p['epsilon']:.2f}")
@@ -355,17 +385,22 @@ def _slim_release(run_dir:Path)->list:
 # %% ../nbs/08c_slimming.ipynb #6d5e1d68
 def slim_scores(G:nn.Module, # a generator: G(z, y)
                 test:ImageDataset, # real images to compare with (the held-out test split)
-                dataset:str='mnist-5k', n:int=2000, seed:int=0, device='cpu', data_root:str|None=None)->dict:
-    "FID and IS of n samples of G (balanced labels if conditional) against `test`, in the features of the data set's classifier (backend named)."
+                dataset:str='mnist-5k', n:int=2000, seed:int=0, device='cpu', data_root:str|None=None,
+                backends:Sequence[str]=('classifier',), # feature backends for FID ('classifier', 'inception-ts'); IS from the classifier
+               )->dict:
+    "FID (per backend, named) and IS (the data set's classifier) of n samples of G (balanced labels if conditional) against `test`."
     from dpgan_nb.metrics import dataset_classifier, feature_extractor, feature_stats, fid_from_stats, reference_stats, inception_score
     g = torch.Generator().manual_seed(seed); G = G.eval()
     z = torch.randn(n, G.latent_dim, generator=g); y = torch.arange(n) % G.n_classes if G.cond != 'none' else None
     with torch.no_grad(): x = torch.cat([G(z[i:i + 500].to(device), None if y is None else y[i:i + 500].to(device)).cpu() for i in range(0, n, 500)])
-    w = dataset_classifier(dataset, data_root, device=device); ext = feature_extractor('classifier', device, w)
-    ref = reference_stats(dataset, 'test', 'classifier', device, data_root=data_root, weights=w, images=test)
-    is_m, _ = inception_score(feature_extractor('classifier', device, w).logits(x.clamp(-1, 1)))
-    return {'fid': fid_from_stats(*feature_stats(ext(x.clamp(-1, 1))), ref['mu'], ref['sigma']), 'is': is_m, 'backend': ext.name,
-            'n_fake': n, 'n_real': ref['n']}
+    x = x.clamp(-1, 1); w = dataset_classifier(dataset, data_root, device=device)
+    out = {'is': inception_score(feature_extractor('classifier', device, w).logits(x))[0], 'n_fake': n}
+    for b in backends:
+        wb = w if b == 'classifier' else None; ext = feature_extractor(b, device, wb)
+        ref = reference_stats(dataset, 'test', b, device, data_root=data_root, weights=wb, images=test)
+        out[f'fid_{ext.name}'] = fid_from_stats(*feature_stats(ext(x)), ref['mu'], ref['sigma']); out['n_real'] = ref['n']
+    out['fid'], out['backend'] = out[f'fid_{backends[0]}'], backends[0]   # the first backend's, named
+    return out
 
 def count_params(m:nn.Module)->int: return sum(p.numel() for p in m.parameters())
 

@@ -151,6 +151,8 @@ CASES = [
     ('slim-student-negative-rho', ['slim', 'student', 'ds', '--out', 's.safetensors', '--rho=-1'], 'rho must be a finite number >= 0, got -1.0', distill_set),
     ('slim-student-bits-1', ['slim', 'student', 'ds', '--out', 's.safetensors', '--bits', 1], 'bits must be an integer in 2..16', distill_set),
     ('slim-student-bits-17', ['slim', 'student', 'ds', '--out', 's.safetensors', '--bits', 17], 'bits must be an integer in 2..16', distill_set),
+    ('slim-student-negative-perceptual', ['slim', 'student', 'ds', '--out', 's.safetensors', '--perceptual=-1'], 'perceptual must be a finite number >= 0', distill_set),
+    ('slim-finetune-d-init-unknown', ['slim', 'finetune', 'c.safetensors', '--teacher', 't', '--d-init', 'private'], "invalid choice: 'private'", None),
     ('slim-stage-unknown', ['slim', 'prune', 'x'], "'prune'", None),
     ('generate-figure-not-png', ['generate', '{run}', '--mode', 'grid', '--out', 'g.jpg'], "out must be a .png file, got 'g.jpg'", plain_run),
     ('export-missing-run', ['export', 'nowhere', 'bundle'], 'nowhere', None),

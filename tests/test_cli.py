@@ -183,12 +183,12 @@ def test_slim_pipeline_stage_by_stage(tmp_path):
     assert t['trained_on'] == 'public' and t['public_records'] > 0
     dpgan('slim', 'distill-set', t['teacher'], '--out', tmp_path / 'ds', '--n', 300, '--shard-size', 128)
     s = last_json(dpgan('slim', 'student', tmp_path / 'ds', '--out', tmp_path / 'student.safetensors', '--widths', '8,4',
-                        '--steps', 20, '--bits', 6, '--json').stdout)
-    assert s['widths'] == [8, 4] and s['mse'][1] < s['mse'][0]
+                        '--steps', 20, '--bits', 6, '--perceptual', 1, '--adversarial', 0.1, '--json').stdout)
+    assert s['widths'] == [8, 4] and s['mse'][1] < s['mse'][0]   # with the teacher discriminator's terms too
     c = last_json(dpgan('slim', 'compress', tmp_path / 'student.safetensors', '--out', tmp_path / 'c.safetensors', '--json').stdout)
     assert c['max_diff_vs_masked'] <= 1e-5
     f = last_json(dpgan('slim', 'finetune', tmp_path / 'c.safetensors', '--teacher', t['teacher'], '--epochs', 0.5, '--runs-root', root,
-                        '--name', 'ft', '--json').stdout)
+                        '--name', 'ft', '--d-init', 'teacher', '--json').stdout)
     assert 0 < f['epsilon'] <= 10 and f['accountant'] == 'rdp' and f['steps'] > 0
     e = last_json(dpgan('slim', 'export', f['run_dir'], '--out', tmp_path / 'device', '--json').stdout)
     assert set(e['files']) == {'generator.safetensors', 'generator_int8.safetensors', 'generator.onnx'}
