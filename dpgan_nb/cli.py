@@ -20,9 +20,9 @@ from .console import COMMANDS, top_parser
 # %% auto #0
 __all__ = ['SLIM_STAGES', 'USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args',
            'train_parser', 'cmd_collab', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget', 'evaluate_parser',
-           'cmd_evaluate', 'generate_parser', 'cmd_generate', 'slim_parser', 'cmd_slim', 'dpmi_parser', 'cmd_dpmi',
-           'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser',
-           'cmd_audit', 'user_error', 'error_line', 'main']
+           'cmd_evaluate', 'generate_parser', 'cmd_generate', 'slim_parser', 'cmd_slim', 'federated_parser',
+           'cmd_federated', 'dpmi_parser', 'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies',
+           'export_parser', 'cmd_export', 'audit_parser', 'cmd_audit', 'user_error', 'error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -365,6 +365,51 @@ def cmd_slim(ns)->int:
     print(json.dumps(res) if ns.json else '\n'.join(f"{k}: {v}" for k, v in res.items()))
     return 0
 
+# %% ../nbs/10_cli.ipynb #f8782b11
+def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
+    p = p or argparse.ArgumentParser(prog='dpgan federated')
+    p.description = ("Federated DP-GAN on Flower (nbs/08d_federated). run: a SuperLink, one SuperNode per client and `flwr run --stream` "
+                     "on 127.0.0.1, each client's discriminator by DP-SGD with its own accountant; prints FID per round and per-client ε. "
+                     "app DIR: write the Flower app folder, for SuperLink/SuperNodes started by hand")
+    p.add_argument('stage', choices=('run', 'app')); p.add_argument('folder', nargs='?', default=None, help='app: where to write it')
+    p.add_argument('--preset', default=None, help="'tiny': seconds-sized clients and rounds")
+    p.add_argument('--clients', type=at_least(1), default=None); p.add_argument('--rounds', type=at_least(1), default=None)
+    p.add_argument('--local-steps', type=at_least(1), default=None); p.add_argument('--batch-size', type=at_least(1), default=None)
+    p.add_argument('--partition', choices=('iid', 'shards', 'dirichlet'), default=None); p.add_argument('--alpha', type=finite_float, default=None)
+    p.add_argument('--strategy', default=None, help='fedavg (default), fedprox, fedadam'); p.add_argument('--proximal-mu', type=finite_float, default=None)
+    p.add_argument('--no-dp', action='store_true', help='no DP-SGD on the clients (a baseline: no guarantee)')
+    p.add_argument('--target-epsilon', type=finite_float, default=None, help='per client, over all its rounds (default 10)')
+    p.add_argument('--min-clients', type=at_least(1), default=None); p.add_argument('--round-timeout', type=finite_float, default=None)
+    p.add_argument('--max-samples', type=at_least(1), default=None); p.add_argument('--dataset', default=None)
+    p.add_argument('--runs-root', default='runs'); p.add_argument('--name', default=None); p.add_argument('--json', action='store_true')
+    return p
+
+def cmd_federated(ns)->int:
+    from dpgan_nb import federated as F
+    if ns.stage == 'app':
+        if ns.folder is None: raise ValueError("dpgan federated app needs a FOLDER to write the Flower app into")
+        print(F.write_flower_app(ns.folder)); return 0
+    kw = {k: v for k, v in dict(n_clients=ns.clients, rounds=ns.rounds, local_steps=ns.local_steps, batch_size=ns.batch_size, partition=ns.partition,
+                                alpha=ns.alpha, strategy=ns.strategy, proximal_mu=ns.proximal_mu, target_epsilon=ns.target_epsilon,
+                                min_clients=ns.min_clients, round_timeout=ns.round_timeout, max_samples=ns.max_samples, dataset=ns.dataset).items()
+          if v is not None}
+    if ns.no_dp: kw.update(dp_mode='none', target_epsilon=None)
+    kw.update(runs_root=ns.runs_root, name=ns.name)
+    if 'n_clients' in kw and 'min_clients' not in kw: kw['min_clients'] = min(2, kw['n_clients'])
+    cfg = F.FedConfig.preset(ns.preset, **kw) if ns.preset else F.FedConfig(**kw)
+    res = F.run_federated(cfg)
+    import csv
+    with open(res['run_dir']/'rounds.csv') as f: rows = list(csv.DictReader(f))
+    pr = read_json(res['run_dir']/'privacy.json')
+    out = {'run_dir': str(res['run_dir']), 'status': res['status'], 'seconds': res['seconds'], 'rounds': rows, 'epsilon': pr['epsilon'],
+           'per_client': pr['per_client'], 'accountant': pr['accountant'], 'delta': pr['delta']}
+    if ns.json: print(json.dumps(out))
+    else:
+        for r in rows: print(f"round {r['round']}: FID {float(r['fid']):.1f} ({r['backend']}), clients [{r['clients']}]" + (f", failed: {r['failed']}" if r['failed'] else ''))
+        print(f"per-client ε: " + ', '.join(f"{c}: {v['epsilon']:.3f}" for c, v in pr['per_client'].items()) + f" (δ = {pr['delta']}, {pr['accountant']}); "
+              f"the release: ε = {pr['epsilon']}; run folder {res['run_dir']}")
+    return 0
+
 # %% ../nbs/10_cli.ipynb #b2c71f23
 def dpmi_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan dpmi')
@@ -529,6 +574,7 @@ def _run(ns)->int:
     if ns.cmd == 'export': return cmd_export(ns)
     if ns.cmd == 'audit': return cmd_audit(ns)
     if ns.cmd == 'slim': return cmd_slim(ns)
+    if ns.cmd == 'federated': return cmd_federated(ns)
     if ns.cmd == 'demo':
         t = train_parser().parse_args(['--preset', 'demo', '--runs-root', ns.runs_root] + (['--epochs', str(ns.epochs)] if hasattr(ns, 'epochs') else []))
         rc = cmd_train(t)
@@ -540,7 +586,8 @@ def main(argv:list[str]|None=None)->int:
     "Entry point of the `dpgan` command: exit 0, 2 on a user error (one line), 130 on Ctrl-C; a bug shows its traceback."
     p, sub = top_parser(_Parser)
     parsers = dict(train=train_parser, budget=budget_parser, evaluate=evaluate_parser, generate=generate_parser, dpmi=dpmi_parser,
-                   sweep=sweep_parser, studies=studies_parser, export=export_parser, audit=audit_parser, slim=slim_parser)
+                   sweep=sweep_parser, studies=studies_parser, export=export_parser, audit=audit_parser, slim=slim_parser,
+                   federated=federated_parser)
     for name, text in COMMANDS.items():
         s = sub.add_parser(name, help=text)
         if name in parsers: parsers[name](s)

@@ -20,6 +20,7 @@ COMMANDS = {  # sub-command -> its line in `dpgan --help` (dpgan_nb.cli builds i
     'export': 'the release bundle of a run: only what the accountant covers',
     'audit': 'empirical lower bound on epsilon from one training run with canaries',
     'slim': 'GAN slimming in stages: public teacher, distill-set, student, compress, DP finetune, export (ONNX, int8)',
+    'federated': 'federated DP-GAN on Flower: a SuperLink and one SuperNode per client on 127.0.0.1 (run), or the app folder (app)',
     'demo': 'the README demo: DP-DCGAN at epsilon = 10 on the embedded mnist-5k',
 }
 

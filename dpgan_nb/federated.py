@@ -321,7 +321,7 @@ def run_federated(cfg:FedConfig, # the federation
                   verbose:bool=False)->dict:
     """A real federation on 127.0.0.1: a SuperLink, one SuperNode per client (`flower-supernode`), and `flwr run --stream`,
     all as processes; waits for the run, shuts every process down and returns the run folder, status, exit codes and times."""
-    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)
+    run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name).resolve()   # the processes run in it: absolute paths
     app, home = write_flower_app(run_dir/'flower_app'), run_dir/'flwr_home'; home.mkdir(exist_ok=True)
     port, env, procs, logs = free_port(), flower_env(run_dir/'flwr_home'), {}, {}
     (home/'config.toml').write_text(f'[superlink]\ndefault = "local-dpgan"\n\n[superlink.local-dpgan]\naddress = "127.0.0.1:{port}"\ninsecure = true\n')

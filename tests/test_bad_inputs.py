@@ -153,6 +153,10 @@ CASES = [
     ('slim-student-bits-17', ['slim', 'student', 'ds', '--out', 's.safetensors', '--bits', 17], 'bits must be an integer in 2..16', distill_set),
     ('slim-student-negative-perceptual', ['slim', 'student', 'ds', '--out', 's.safetensors', '--perceptual=-1'], 'perceptual must be a finite number >= 0', distill_set),
     ('slim-finetune-d-init-unknown', ['slim', 'finetune', 'c.safetensors', '--teacher', 't', '--d-init', 'private'], "invalid choice: 'private'", None),
+    # dpgan federated: refused before any Flower process starts
+    ('federated-app-without-folder', ['federated', 'app'], 'needs a FOLDER', None),
+    ('federated-unknown-strategy', ['federated', 'run', '--strategy', 'fedsgd'], "unknown strategy 'fedsgd'", None),
+    ('federated-min-clients-above-clients', ['federated', 'run', '--clients', 3, '--min-clients', 5], 'min_clients (5) exceeds n_clients (3)', None),
     ('slim-stage-unknown', ['slim', 'prune', 'x'], "'prune'", None),
     ('generate-figure-not-png', ['generate', '{run}', '--mode', 'grid', '--out', 'g.jpg'], "out must be a .png file, got 'g.jpg'", plain_run),
     ('export-missing-run', ['export', 'nowhere', 'bundle'], 'nowhere', None),
