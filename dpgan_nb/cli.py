@@ -365,7 +365,7 @@ def cmd_slim(ns)->int:
     print(json.dumps(res) if ns.json else '\n'.join(f"{k}: {v}" for k, v in res.items()))
     return 0
 
-# %% ../nbs/10_cli.ipynb #f8782b11
+# %% ../nbs/10_cli.ipynb #4ed7d5b9
 def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan federated')
     p.description = ("Federated DP-GAN on Flower (nbs/08d_federated). run: a SuperLink, one SuperNode per client and `flwr run --stream` "
