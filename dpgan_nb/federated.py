@@ -67,7 +67,7 @@ class FedConfig(Config):
     name:str|None = None
     job: ClassVar[str] = 'federated'
     key_args: ClassVar = ('n_clients', 'partition', 'rounds')
-    presets: ClassVar = {'tiny': dict(max_samples=600, n_clients=3, rounds=2, local_steps=8, batch_size=32, ngf=8, ndf=8, latent_dim=16,
+    presets: ClassVar = {'tiny': dict(max_samples=600, n_clients=3, rounds=2, local_steps=12, batch_size=32, ngf=8, ndf=8, latent_dim=16,
                                       eval_samples=200)}
     def __post_init__(self):
         if self.strategy not in STRATEGIES: raise ValueError(f"unknown strategy {self.strategy!r}; known: {', '.join(STRATEGIES)}")

@@ -26,7 +26,7 @@ def test_three_supernodes_two_rounds(tmp_path):
     assert p['epsilon'] == max(c['epsilon'] for c in p['per_client'].values())
     for i in range(3):   # each client's own report, in its own state folder
         c = read_json(res['run_dir'] / 'clients' / f'client_{i}' / 'privacy.json')
-        assert c['steps'] == 16 and c['epsilon'] == p['per_client'][str(i)]['epsilon'], c
+        assert c['steps'] == 24 and c['epsilon'] == p['per_client'][str(i)]['epsilon'], c
     assert load_sampler(res['run_dir']).sample(4).shape == (4, 1, 28, 28)
     b = export(res['run_dir'], tmp_path / 'bundle')
     assert 'clients' not in {f.name for f in b.iterdir()} and (b / 'rounds.csv').exists()
