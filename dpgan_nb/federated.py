@@ -158,13 +158,9 @@ def client_update(cfg:FedConfig, # the federation's configuration (sent by the s
 # %% ../nbs/08d_federated.ipynb #1b0c5389
 def global_scores(G, test:ImageDataset, dataset:str, n:int=500, seed:int=0, data_root:str|None=None)->dict:
     "FID of n samples of the global G against the server's test split, in the features of the data set's classifier (backend named)."
-    from dpgan_nb.metrics import dataset_classifier, feature_extractor, feature_stats, fid_from_stats, reference_stats
-    g = torch.Generator().manual_seed(seed); G = G.eval()
-    z = torch.randn(n, G.latent_dim, generator=g); y = torch.arange(n) % G.n_classes if G.cond != 'none' else None
-    with torch.no_grad(): x = G(z, y).clamp(-1, 1)
-    w = dataset_classifier(dataset, data_root); ext = feature_extractor('classifier', 'cpu', w)
-    ref = reference_stats(dataset, 'test', 'classifier', 'cpu', data_root=data_root, weights=w, images=test)
-    return {'fid': fid_from_stats(*feature_stats(ext(x)), ref['mu'], ref['sigma']), 'backend': ext.name, 'n_fake': n, 'n_real': ref['n']}
+    from dpgan_nb.metrics import generator_scores
+    s = generator_scores(G, test, dataset, n, seed, data_root=data_root)
+    return {k: s[k] for k in ('fid', 'backend', 'n_fake', 'n_real')}
 
 def _gen_spec(cfg:FedConfig, test:ImageDataset, G)->dict:
     return {**{k: getattr(TrainConfig(arch='dcgan', latent_dim=cfg.latent_dim, ngf=cfg.ngf, ndf=cfg.ndf), k) for k in _SPEC_FIELDS},

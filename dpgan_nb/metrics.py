@@ -24,10 +24,10 @@ __all__ = ['CLASSIFIER_WEIGHTS', 'FEATURE_BACKENDS', 'FID_HELPER_INPUT_RANGE', '
            'classifier_path', 'save_classifier', 'classifier_info', 'load_classifier', 'FeatureExtractor',
            'register_backend', 'to_rgb', 'inception_ts_path', 'inception_weights_path', 'feature_extractor',
            'available_backends', 'dataset_classifier', 'feature_stats', 'fid_from_stats', 'check_rank', 'fid',
-           'run_split', 'real_split', 'reference_stats', 'inception_score', 'f1', 'precision_recall',
-           'discriminator_precision_recall', 'downstream_utility', 'adversarial_logits', 'discriminator_scores',
-           'membership_attack', 'white_box_mia', 'black_box_mia', 'load_run', 'run_samples', 'labeller_records',
-           'generate', 'eval_split', 'label_note', 'evaluate']
+           'run_split', 'real_split', 'reference_stats', 'inception_score', 'generator_scores', 'f1',
+           'precision_recall', 'discriminator_precision_recall', 'downstream_utility', 'adversarial_logits',
+           'discriminator_scores', 'membership_attack', 'white_box_mia', 'black_box_mia', 'load_run', 'run_samples',
+           'labeller_records', 'generate', 'eval_split', 'label_note', 'evaluate']
 
 # %% ../nbs/05_metrics.ipynb #20f83e8b
 class SmallCNN(nn.Module):
@@ -343,6 +343,25 @@ def inception_score(logits, # (N, K) class logits (or probabilities with `probs=
         kl = (part * (part.clamp_min(1e-12).log() - py.clamp_min(1e-12).log())).sum(1).mean()
         scores.append(float(kl.exp()))
     return float(np.mean(scores)), float(np.std(scores))
+
+# %% ../nbs/05_metrics.ipynb #c67a566b
+def generator_scores(G:nn.Module, # a generator: G(z, y), with `latent_dim`, `cond`, `n_classes`
+                     test:ImageDataset, # real images to compare with (a held-out test split)
+                     dataset:str='mnist-5k', n:int=2000, seed:int=0, device='cpu', data_root:str|None=None,
+                     backends:Sequence[str]=('classifier',), # feature backends for FID; IS from the data set's classifier
+                    )->dict:
+    "FID (per backend, `fid_<backend>`; `fid` = the first's, named) and IS of n samples of G (balanced labels if conditional) against `test`."
+    g = torch.Generator().manual_seed(seed); G = G.eval()
+    z = torch.randn(n, G.latent_dim, generator=g); y = torch.arange(n) % G.n_classes if G.cond != 'none' else None
+    with torch.no_grad(): x = torch.cat([G(z[i:i + 500].to(device), None if y is None else y[i:i + 500].to(device)).cpu() for i in range(0, n, 500)])
+    x = x.clamp(-1, 1); w = dataset_classifier(dataset, data_root, device=device)
+    out = {'is': inception_score(feature_extractor('classifier', device, w).logits(x))[0], 'n_fake': n}
+    for b in backends:
+        wb = w if b == 'classifier' else None; ext = feature_extractor(b, device, wb)
+        ref = reference_stats(dataset, 'test', b, device, data_root=data_root, weights=wb, images=test)
+        out[f'fid_{ext.name}'] = fid_from_stats(*feature_stats(ext(x)), ref['mu'], ref['sigma']); out['n_real'] = ref['n']
+    out['fid'], out['backend'] = out[f'fid_{backends[0]}'], backends[0]
+    return out
 
 # %% ../nbs/05_metrics.ipynb #38a9ad4d
 def _kth_radius(x:torch.Tensor, k:int, chunk:int=2048)->torch.Tensor:

@@ -389,18 +389,8 @@ def slim_scores(G:nn.Module, # a generator: G(z, y)
                 backends:Sequence[str]=('classifier',), # feature backends for FID ('classifier', 'inception-ts'); IS from the classifier
                )->dict:
     "FID (per backend, named) and IS (the data set's classifier) of n samples of G (balanced labels if conditional) against `test`."
-    from dpgan_nb.metrics import dataset_classifier, feature_extractor, feature_stats, fid_from_stats, reference_stats, inception_score
-    g = torch.Generator().manual_seed(seed); G = G.eval()
-    z = torch.randn(n, G.latent_dim, generator=g); y = torch.arange(n) % G.n_classes if G.cond != 'none' else None
-    with torch.no_grad(): x = torch.cat([G(z[i:i + 500].to(device), None if y is None else y[i:i + 500].to(device)).cpu() for i in range(0, n, 500)])
-    x = x.clamp(-1, 1); w = dataset_classifier(dataset, data_root, device=device)
-    out = {'is': inception_score(feature_extractor('classifier', device, w).logits(x))[0], 'n_fake': n}
-    for b in backends:
-        wb = w if b == 'classifier' else None; ext = feature_extractor(b, device, wb)
-        ref = reference_stats(dataset, 'test', b, device, data_root=data_root, weights=wb, images=test)
-        out[f'fid_{ext.name}'] = fid_from_stats(*feature_stats(ext(x)), ref['mu'], ref['sigma']); out['n_real'] = ref['n']
-    out['fid'], out['backend'] = out[f'fid_{backends[0]}'], backends[0]   # the first backend's, named
-    return out
+    from dpgan_nb.metrics import generator_scores
+    return generator_scores(G, test, dataset, n, seed, device, data_root, backends)
 
 def count_params(m:nn.Module)->int: return sum(p.numel() for p in m.parameters())
 
