@@ -381,6 +381,12 @@ def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentPars
     p.add_argument('--target-epsilon', type=finite_float, default=None, help='per client, over all its rounds (default 10)')
     p.add_argument('--min-clients', type=at_least(1), default=None); p.add_argument('--round-timeout', type=finite_float, default=None)
     p.add_argument('--max-samples', type=at_least(1), default=None); p.add_argument('--dataset', default=None)
+    p.add_argument('--central-dp', choices=('none', 'server', 'client'), default=None,
+                   help="client-level DP: Flower's fixed-clipping wrapper, updates clipped by the server or by each client, noise on the mean")
+    p.add_argument('--central-noise', type=finite_float, default=None, help='σ of the central noise (default 1.0)')
+    p.add_argument('--central-clip', type=finite_float, default=None, help="clip norm C of each client's update (default 1.0)")
+    p.add_argument('--secure-agg', action='store_true', help="SecAgg+: the server sees only the sum of the clients' updates")
+    p.add_argument('--tls', action='store_true', help='TLS between the processes (self-signed certificates in the run folder)')
     p.add_argument('--runs-root', default='runs'); p.add_argument('--name', default=None); p.add_argument('--json', action='store_true')
     return p
 
@@ -388,26 +394,34 @@ def cmd_federated(ns)->int:
     from dpgan_nb import federated as F
     if ns.stage == 'app':
         if ns.folder is None: raise ValueError("dpgan federated app needs a FOLDER to write the Flower app into")
-        print(F.write_flower_app(ns.folder)); return 0
+        cfg = F.FedConfig(secure_agg=ns.secure_agg, **({'central_dp': ns.central_dp} if ns.central_dp else {}))
+        print(F.write_flower_app(ns.folder, cfg)); return 0
     kw = {k: v for k, v in dict(n_clients=ns.clients, rounds=ns.rounds, local_steps=ns.local_steps, batch_size=ns.batch_size, partition=ns.partition,
                                 alpha=ns.alpha, strategy=ns.strategy, proximal_mu=ns.proximal_mu, target_epsilon=ns.target_epsilon,
-                                min_clients=ns.min_clients, round_timeout=ns.round_timeout, max_samples=ns.max_samples, dataset=ns.dataset).items()
+                                min_clients=ns.min_clients, round_timeout=ns.round_timeout, max_samples=ns.max_samples, dataset=ns.dataset,
+                                central_dp=ns.central_dp, central_noise=ns.central_noise, central_clip=ns.central_clip).items()
           if v is not None}
     if ns.no_dp: kw.update(dp_mode='none', target_epsilon=None)
+    if ns.secure_agg: kw['secure_agg'] = True
     kw.update(runs_root=ns.runs_root, name=ns.name)
     if 'n_clients' in kw and 'min_clients' not in kw: kw['min_clients'] = min(2, kw['n_clients'])
     cfg = F.FedConfig.preset(ns.preset, **kw) if ns.preset else F.FedConfig(**kw)
-    res = F.run_federated(cfg)
+    res = F.run_federated(cfg, tls=ns.tls)
     import csv
     with open(res['run_dir']/'rounds.csv') as f: rows = list(csv.DictReader(f))
     pr = read_json(res['run_dir']/'privacy.json')
     out = {'run_dir': str(res['run_dir']), 'status': res['status'], 'seconds': res['seconds'], 'rounds': rows, 'epsilon': pr['epsilon'],
-           'per_client': pr['per_client'], 'accountant': pr['accountant'], 'delta': pr['delta']}
+           'per_client': pr['per_client'], 'accountant': pr['accountant'], 'delta': pr['delta'], 'central_dp': pr['central_dp'],
+           'secure_aggregation': pr['secure_aggregation']}
     if ns.json: print(json.dumps(out))
     else:
         for r in rows: print(f"round {r['round']}: FID {float(r['fid']):.1f} ({r['backend']}), clients [{r['clients']}]" + (f", failed: {r['failed']}" if r['failed'] else ''))
         print(f"per-client ε: " + ', '.join(f"{c}: {v['epsilon']:.3f}" for c, v in pr['per_client'].items()) + f" (δ = {pr['delta']}, {pr['accountant']}); "
               f"the release: ε = {pr['epsilon']}; run folder {res['run_dir']}")
+        if isinstance(pr['central_dp'], dict):
+            c = pr['central_dp']; print(f"client-level ε = {c['epsilon']} (δ = {c['delta']}, {c['rounds_released']} noisy rounds at σ = {c['noise_multiplier']}, "
+                                       f"C = {c['clipping_norm']}, {c['clients_per_round']} of {c['population']} clients per round; {c['accountant']})")
+        if pr['secure_aggregation']: print("SecAgg+: the server saw only the sum of the clients' updates")
     return 0
 
 # %% ../nbs/10_cli.ipynb #b2c71f23

@@ -19,9 +19,11 @@ from .train import (TrainConfig, Trainer, split_data, save_checkpoint, load_chec
                             _train_sampler, _SPEC_FIELDS)
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'FED_RELEASE', 'client_app', 'server_app', 'FedConfig', 'fed_split', 'client_data',
-           'client_train_config', 'fed_models', 'pack', 'unpack', 'client_update', 'global_scores', 'make_strategy',
-           'federate', 'fed_privacy', 'write_flower_app', 'free_port', 'flower_env', 'run_federated']
+__all__ = ['STRATEGIES', 'FED_RELEASE', 'client_app', 'client_app_clip', 'client_app_secagg', 'client_app_secagg_clip',
+           'server_app', 'FedConfig', 'fed_split', 'client_data', 'client_train_config', 'fed_models', 'pack', 'unpack',
+           'client_update', 'global_scores', 'client_app_name', 'os_gaussian_', 'sampled_per_round',
+           'central_accountant', 'make_strategy', 'make_legacy_strategy', 'federate', 'fed_privacy', 'write_flower_app',
+           'make_certificates', 'free_port', 'flower_env', 'run_federated']
 
 # %% ../nbs/08d_federated.ipynb #1a004971
 STRATEGIES = ('fedavg', 'fedprox', 'fedadam')
@@ -61,6 +63,12 @@ class FedConfig(Config):
     min_clients:int = 2               # a round needs this many replies (and this many connected clients to start)
     fraction:float = 1.0              # share of the connected clients sampled each round
     round_timeout:float = 120.0       # seconds a round waits for replies before aggregating those it has
+    # client-level (central) DP and secure aggregation, both off by default
+    central_dp:str = 'none'           # 'none', 'server' (the server clips each update) or 'client' (each client clips its own, Flower's mod)
+    central_noise:float = 1.0         # σ of the central Gaussian noise, in units of clip / clients sampled per round
+    central_clip:float = 1.0          # C: the L2 norm each client's update (all of G's and D's float arrays together) is clipped to
+    secure_agg:bool = False           # SecAgg+ (Flower's SecAggPlusWorkflow, legacy path): the server sees only the sum of the updates
+    secagg_threshold:int|None = None  # shares needed to unmask a dropped client (default: ⌈2n/3⌉ of the n sampled, at least 2)
     eval_samples:int = 500            # samples of the global generator scored (FID, classifier features) each round
     seed:int = 0
     runs_root:str = 'runs'
@@ -79,6 +87,15 @@ class FedConfig(Config):
         if self.min_clients > self.n_clients: raise ValueError(f"min_clients ({self.min_clients}) exceeds n_clients ({self.n_clients})")
         if not 0 < self.fraction <= 1: raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
         if self.proximal_mu < 0: raise ValueError(f"proximal_mu must be >= 0, got {self.proximal_mu}")
+        if self.central_dp not in ('none', 'server', 'client'): raise ValueError(f"central_dp must be 'none', 'server' or 'client', got {self.central_dp!r}")
+        if self.central_dp != 'none':
+            if not (self.central_noise > 0 and math.isfinite(self.central_noise)): raise ValueError(f"central_noise must be a finite number > 0, got {self.central_noise}")
+            if not (self.central_clip > 0 and math.isfinite(self.central_clip)): raise ValueError(f"central_clip must be a finite number > 0, got {self.central_clip}")
+            if self.strategy == 'fedadam': raise ValueError("central DP needs FedAvg's (or FedProx's) plain average: Flower's accountant allows no server optimiser; use strategy='fedavg'")
+        if self.secure_agg:
+            if self.strategy != 'fedavg': raise ValueError(f"secure aggregation runs on Flower's legacy FedAvg path only, not {self.strategy!r}")
+            if self.central_dp == 'server': raise ValueError("central_dp='server' cannot be combined with secure_agg: the server cannot clip updates it never sees; use central_dp='client'")
+            if self.min_clients < 2: raise ValueError("secure aggregation needs min_clients >= 2 (a sum of one update is that update)")
         if self.dp_mode != 'none' and not (self.target_epsilon and self.target_epsilon > 0 and math.isfinite(self.target_epsilon)):
             raise ValueError(f"target_epsilon must be a finite number > 0 with DP, got {self.target_epsilon}")
 
@@ -109,19 +126,23 @@ def fed_models(cfg:FedConfig, data:ImageDataset):
     return build_gan('dcgan', data.image_shape, cfg.latent_dim, None, None, k, 'cgan' if k else 'none', cfg.ngf, cfg.ndf)
 
 def pack(G, D)->dict[str, torch.Tensor]:
-    "One flat state dict of both networks ('G.…', 'D.…'): what travels each round (one array record)."
-    return {**{f'G.{k}': v.detach().cpu() for k, v in G.state_dict().items()}, **{f'D.{k}': v.detach().cpu() for k, v in D.state_dict().items()}}
+    """One flat state dict of both networks' floating-point arrays ('G.…', 'D.…'): what travels each round (one array record).
+    Integer buffers (BatchNorm's step counters) stay local: an average, a clip or noise means nothing for them."""
+    return {f'{p}{k}': v.detach().cpu() for net, p in ((G, 'G.'), (D, 'D.')) for k, v in net.state_dict().items() if v.is_floating_point()}
 
-def unpack(state:dict, G, D):
-    "Load a `pack`ed state into G and D (buffers cast back to their own dtypes)."
+def unpack(state:dict|Sequence, G, D):
+    """Load a `pack`ed state (a dict, or its arrays in `pack`'s order, as Flower's legacy path sends them) into G and D.
+    BatchNorm running variances are clamped to >= 1e-5: central DP noise on an average can make one negative (post-processing)."""
+    if not isinstance(state, dict): state = dict(zip(pack(G, D), state, strict=True))
     for net, p in ((G, 'G.'), (D, 'D.')):
         own = net.state_dict()
-        net.load_state_dict({k: torch.as_tensor(state[p + k]).to(own[k].dtype).reshape(own[k].shape) for k in own})
+        new = {k: torch.as_tensor(state[p + k]).to(own[k].dtype).reshape(own[k].shape) if p + k in state else own[k] for k in own}
+        net.load_state_dict({k: v.clamp(min=1e-5) if k.endswith('running_var') else v for k, v in new.items()})
     return G, D
 
 def client_update(cfg:FedConfig, # the federation's configuration (sent by the server)
                   cid:int, # this client's partition id
-                  state:dict, # the global `pack`ed (G, D)
+                  state:dict|Sequence, # the global `pack`ed (G, D): a dict, or its arrays in `pack`'s order
                   state_dir:str|Path, # this client's own folder: its checkpoint (accountant, optimisers, randomness) lives here
                   proximal_mu:float=0., # FedProx: pull towards the global weights
                  )->tuple[dict, dict]:
@@ -150,7 +171,7 @@ def client_update(cfg:FedConfig, # the federation's configuration (sent by the s
              'max_grad_norm': cfg.max_grad_norm, 'dataset_size': len(data), 'guarantee': 'record-level, this client\'s partition, '
              'add/remove one record; holds against the server and the other clients (they see only DP-trained weights)'})
     write_json(state_dir/'privacy.json', {'client': cid, **priv})
-    m = {'client': cid, 'num-examples': len(data), 'steps_done': tr.step, 'local_steps': len(losses), 'seconds': time.time() - t0,
+    m = {'client': cid, 'num-examples': len(data), 'unit-weight': 1, 'steps_done': tr.step, 'local_steps': len(losses), 'seconds': time.time() - t0,
          'epsilon': priv['epsilon'],   # no loss on real records: an un-noised statistic of private data does not travel
          **{k: float(np.mean([l[k] for l in losses])) if losses else math.nan for k in ('loss_d_fake', 'loss_g')}}
     return pack(tr.G, tr.D), m
@@ -178,22 +199,80 @@ def _fed_release(run_dir:Path)->list:
     return [(run_dir/f, f) for f in FED_RELEASE]
 
 # %% ../nbs/08d_federated.ipynb #3406e0b0
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAdam, FedAvg, FedProx
+from flwr.serverapp.strategy import (FedAdam, FedAvg, FedProx, DifferentialPrivacyClientSideFixedClipping,
+                                     DifferentialPrivacyServerSideFixedClipping)
 
-client_app = ClientApp()
+def _fed_cfg(config)->FedConfig: return FedConfig.from_dict(json.loads(config['fed-config']))
 
-@client_app.train()
-def _client_train(msg:Message, context:Context)->Message:
-    "A SuperNode's answer to a training round: `client_update` on its partition (node config `partition-id`, `state-dir`)."
-    c = msg.content['config']; cfg = FedConfig.from_dict(json.loads(c['fed-config']))
-    cid = int(context.node_config['partition-id'])
-    state_dir = context.node_config.get('state-dir') or user_cache('federated', cfg.name or run_name(cfg), f'client_{cid}')
-    if float(context.node_config.get('train-delay', 0)): time.sleep(float(context.node_config['train-delay']))   # a slow client (tests)
-    new, m = client_update(cfg, cid, msg.content['arrays'].to_torch_state_dict(), state_dir, float(c.get('proximal-mu', 0.)))
+def _local_round(cfg:FedConfig, context:Context, state, mu:float=0.):
+    "This SuperNode's `client_update` (node config `partition-id`, `state-dir`; `train-delay` / `reply-delay` only for fault tests)."
+    nc = context.node_config; cid = int(nc['partition-id'])
+    state_dir = nc.get('state-dir') or user_cache('federated', cfg.name or run_name(cfg), f'client_{cid}')
+    if float(nc.get('train-delay', 0)): time.sleep(float(nc['train-delay']))   # a slow client
+    new, m = client_update(cfg, cid, state, state_dir, mu)
+    if float(nc.get('reply-delay', 0)): time.sleep(float(nc['reply-delay']))   # trained and checkpointed, reply not yet sent
+    return new, m
+
+def _train_message(msg:Message, context:Context)->Message:
+    "A training round on the Message API: the global (G, D) in, this client's in reply."
+    c = msg.content['config']; cfg = _fed_cfg(c)
+    new, m = _local_round(cfg, context, msg.content['arrays'].to_torch_state_dict(), float(c.get('proximal-mu', 0.)))
     return Message(RecordDict({'arrays': ArrayRecord(new), 'metrics': MetricRecord(m)}), reply_to=msg)
+
+def _train_legacy(msg:Message, context:Context)->Message:
+    "The same on Flower's legacy path (SecAgg+): FitIns in, FitRes out, the arrays in `pack`'s order."
+    from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
+    from flwr.compat.common.recorddict_compat import fitres_to_recorddict, recorddict_to_fitins
+    fi = recorddict_to_fitins(msg.content, keep_input=True); cfg = _fed_cfg(fi.config)
+    new, m = _local_round(cfg, context, parameters_to_ndarrays(fi.parameters))
+    weight = 1 if cfg.central_dp != 'none' else m['num-examples']   # central DP: the plain mean of clipped updates
+    res = FitRes(Status(Code.OK, ''), ndarrays_to_parameters([v.numpy() for v in new.values()]), weight, m)
+    return Message(fitres_to_recorddict(res, keep_input=False), reply_to=msg)
+
+def _client_app(secure_agg:bool=False, clip:bool=False)->ClientApp:
+    """A `ClientApp` for one setting. With SecAgg+ the masking mod is outermost and Flower's clipping mod inside it,
+    so an update is clipped before it is masked."""
+    if secure_agg:
+        from flwr.client.mod import fixedclipping_mod as legacy_clipping_mod, secaggplus_mod
+        app = ClientApp(mods=[secaggplus_mod] + ([legacy_clipping_mod] if clip else [])); app.train()(_train_legacy)
+    else:
+        from flwr.clientapp.mod import fixedclipping_mod
+        app = ClientApp(mods=[fixedclipping_mod] if clip else []); app.train()(_train_message)
+    return app
+
+client_app, client_app_clip = _client_app(), _client_app(clip=True)
+client_app_secagg, client_app_secagg_clip = _client_app(True), _client_app(True, clip=True)
+
+def client_app_name(cfg:FedConfig)->str:
+    "The module attribute holding the `ClientApp` for `cfg` (what the Flower app's `clientapp` names)."
+    return 'client_app' + ('_secagg' if cfg.secure_agg else '') + ('_clip' if cfg.central_dp == 'client' else '')
+
+def os_gaussian_(arrays:Sequence[np.ndarray], std:float)->None:
+    "Add N(0, std²) in place to each array from `np.random.default_rng()`: seeded by OS entropy, never by the run's seed."
+    rng = np.random.default_rng()
+    for a in arrays: a += rng.normal(0., std, a.shape).astype(a.dtype)
+
+def sampled_per_round(cfg:FedConfig)->int:
+    "Clients sampled per round: with central DP exactly this many every round (the noise is calibrated to it)."
+    return max(int(cfg.n_clients * cfg.fraction), cfg.min_clients)
+
+def central_accountant(cfg:FedConfig):
+    "Flower's RDP accountant (`dp-accounting`) for client-level DP: add/remove one client, no amplification by sampling."
+    from flwr.serverapp import NeighboringRelation, PrivacyConfig, RdpAccountant, SamplingMethod
+    return RdpAccountant(PrivacyConfig(target_delta=cfg.delta, population_size=cfg.n_clients, neighboring_relation=NeighboringRelation.ADD_OR_REMOVE_ONE,
+                                       sampling_method=SamplingMethod.NO_AMPLIFICATION))
+
+def _os_noise(cls):
+    "Flower's fixed-clipping DP wrapper `cls` with its Gaussian noise drawn by `os_gaussian_` (Flower's draws from NumPy's global state, which a seed fixes)."
+    class OSNoise(cls):
+        def _add_noise_to_aggregated_arrays(self, agg:ArrayRecord)->ArrayRecord:
+            nds = agg.to_numpy_ndarrays(); os_gaussian_(nds, self.noise_multiplier * self.clipping_norm / self.num_sampled_clients)
+            return ArrayRecord({k: Array(np.asarray(v)) for k, v in zip(agg.keys(), nds, strict=True)})
+    OSNoise.__name__ = cls.__name__
+    return OSNoise
 
 def _tracking(cls):
     "`cls` (a Flower strategy) that records, each round, which clients replied, which failed and what each reported."
@@ -214,17 +293,64 @@ def _tracking(cls):
                                 'failed': [{'who': name(to_node.get(m.metadata.reply_to_message_id, m.metadata.src_node_id)), 'code': m.error.code,
                                             'reason': m.error.reason[:300]} for m in bad],
                                 'no_reply': [name(m.metadata.dst_node_id) for m in sent if m.metadata.dst_node_id not in answered]})
-            return super().aggregate_train(server_round, replies)
+            res = super().aggregate_train(server_round, replies); self.report[-1]['aggregated'] = res[0] is not None
+            return res
     Tracking.__name__ = cls.__name__
     return Tracking
 
 def make_strategy(cfg:FedConfig):
-    "The Flower strategy `cfg.strategy`, with the round sizes of `cfg`, recording who took part."
-    kw = dict(fraction_train=cfg.fraction, fraction_evaluate=0.0, min_train_nodes=cfg.min_clients, min_evaluate_nodes=0,
-              min_available_nodes=cfg.min_clients)
-    if cfg.strategy == 'fedavg': return _tracking(FedAvg)(**kw)
-    if cfg.strategy == 'fedprox': return _tracking(FedProx)(**kw, proximal_mu=cfg.proximal_mu)
-    return _tracking(FedAdam)(**kw, eta=cfg.server_lr, eta_l=cfg.lr_g)
+    """The Flower strategy `cfg.strategy` with the round sizes of `cfg`, recording who took part; with `central_dp`, inside
+    Flower's fixed-clipping DP wrapper (server- or client-side) and its accountant. Not for `secure_agg` (`make_legacy_strategy`)."""
+    central, m = cfg.central_dp != 'none', sampled_per_round(cfg)
+    kw = dict(fraction_train=1e-9 if central else cfg.fraction, fraction_evaluate=0.0, min_train_nodes=m if central else cfg.min_clients,
+              min_evaluate_nodes=0, min_available_nodes=m if central else cfg.min_clients)
+    if central: kw['weighted_by_key'] = 'unit-weight'   # the accountant's sensitivity C/m holds for the plain mean of the clipped updates
+    if cfg.strategy == 'fedadam': return _tracking(FedAdam)(**kw, eta=cfg.server_lr, eta_l=cfg.lr_g)
+    if cfg.strategy == 'fedprox': kw['proximal_mu'] = cfg.proximal_mu
+    base = FedProx if cfg.strategy == 'fedprox' else FedAvg
+    if not central: return _tracking(base)(**kw)
+    wrapper = DifferentialPrivacyServerSideFixedClipping if cfg.central_dp == 'server' else DifferentialPrivacyClientSideFixedClipping
+    return _tracking(_os_noise(wrapper))(base(**kw), noise_multiplier=cfg.central_noise, clipping_norm=cfg.central_clip, num_sampled_clients=m,
+                                         accountant=central_accountant(cfg))
+
+def make_legacy_strategy(cfg:FedConfig, initial:list[np.ndarray], evaluate_fn):
+    """Flower's legacy FedAvg (what `SecAggPlusWorkflow` drives), recording who took part; with `central_dp='client'` inside
+    Flower's legacy client-side fixed-clipping wrapper, its noise from OS entropy and composed in `central_accountant`."""
+    from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
+    from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping as LegacyDP, FedAvg as LegacyFedAvg
+    from flwr.serverapp import GaussianPrivacyEvent
+    central, m = cfg.central_dp != 'none', sampled_per_round(cfg)
+    kw = dict(fraction_fit=1e-9 if central else cfg.fraction, fraction_evaluate=0.0, min_fit_clients=m if central else cfg.min_clients,
+              min_evaluate_clients=0, min_available_clients=m if central else cfg.min_clients, evaluate_fn=evaluate_fn,
+              on_fit_config_fn=lambda rnd: {'fed-config': json.dumps(cfg.to_dict())}, initial_parameters=ndarrays_to_parameters(initial))
+    class CentralDP(LegacyDP):
+        def __init__(self, strategy):
+            super().__init__(strategy, cfg.central_noise, cfg.central_clip, m); self.accountant = central_accountant(cfg)
+        def aggregate_fit(self, server_round, results, failures):
+            if failures or len(results) != self.num_sampled_clients: return None, {}   # strict, as the Message API's accounted wrapper
+            params, metrics = self.strategy.aggregate_fit(server_round, results, failures)
+            if params is None: return None, {}
+            nds = parameters_to_ndarrays(params); os_gaussian_(nds, self.noise_multiplier * self.clipping_norm / self.num_sampled_clients)
+            self.accountant.compose(GaussianPrivacyEvent(noise_multiplier=self.noise_multiplier, sample_size=m, population_size=cfg.n_clients))
+            return ndarrays_to_parameters(nds), metrics
+        def privacy_spent(self): return self.accountant.get_privacy_spent()
+    def tracking(cls):
+        class Tracking(cls):
+            def __init__(self, *a, **k): super().__init__(*a, **k); self.sent, self.report = {}, []
+            def configure_fit(self, server_round, parameters, client_manager):
+                ins = super().configure_fit(server_round, parameters, client_manager); self.sent[server_round] = [p.node_id for p, _ in ins]
+                return ins
+            def aggregate_fit(self, server_round, results, failures):
+                per = {int(r.metrics['client']): dict(r.metrics) for _, r in results}   # metrics travel in clear; the arrays only masked
+                got, sent = {p.node_id for p, _ in results}, self.sent.get(server_round, [])
+                self.report.append({'round': server_round, 'sampled': len(sent), 'clients': sorted(per), 'per_client': per,
+                                    'failed': [{'who': 'a node', 'reason': str(f)[:300]} for f in failures],
+                                    'no_reply': [f'node {n}' for n in sent if n not in got]})
+                res = super().aggregate_fit(server_round, results, failures); self.report[-1]['aggregated'] = res[0] is not None
+                return res
+        Tracking.__name__ = cls.__name__
+        return Tracking
+    return tracking(CentralDP)(LegacyFedAvg(**kw)) if central else tracking(LegacyFedAvg)(**kw)
 
 server_app = ServerApp()
 
@@ -232,66 +358,123 @@ server_app = ServerApp()
 def _server_main(grid:Grid, context:Context)->None:
     "The ServerApp: FedAvg (or FedProx, FedAdam) over the clients' (G, D), the global generator scored each round; writes the run folder."
     run_dir = Path(str(context.run_config['run-dir'])); cfg = FedConfig.from_dict(read_json(run_dir/'config.json'))
-    federate(cfg, run_dir, grid)
+    federate(cfg, run_dir, grid, context)
 
-def federate(cfg:FedConfig, run_dir:Path, grid)->dict:
+def federate(cfg:FedConfig, run_dir:Path, grid, context:Context|None=None)->dict:
     "Run the rounds on `grid` (a Flower `Grid`) and write the run folder: rounds.csv, samples, privacy.json, the global generator."
     _, test = fed_split(cfg)   # the server's own held-out split; the clients' partitions are not read here
-    G, D = fed_models(cfg, test); strategy = make_strategy(cfg); rows, t0 = [], time.time()
+    G, D = fed_models(cfg, test); rows, t0, box = [], time.time(), {}
     (run_dir/'samples').mkdir(parents=True, exist_ok=True)
-    def evaluate(rnd:int, arrays:ArrayRecord)->MetricRecord:
-        unpack(arrays.to_torch_state_dict(), G, D); s = global_scores(G, test, cfg.dataset, cfg.eval_samples, data_root=cfg.data_root)
-        rep = next((r for r in strategy.report if r['round'] == rnd), {'clients': [], 'failed': [], 'no_reply': [], 'per_client': {}})
+    def evaluate(rnd:int, state)->float:
+        unpack(state, G, D); s = global_scores(G, test, cfg.dataset, cfg.eval_samples, data_root=cfg.data_root); st = box['strategy']
+        rep = next((r for r in st.report if r['round'] == rnd), {'clients': [], 'failed': [], 'no_reply': [], 'per_client': {}})
         eps = [m['epsilon'] for m in rep['per_client'].values()]
+        spent = st.privacy_spent() if hasattr(st, 'privacy_spent') else None
         rows.append({'round': rnd, 'fid': s['fid'], 'backend': s['backend'], 'clients': ' '.join(map(str, rep['clients'])),
-                     'failed': '; '.join([f['who'] for f in rep['failed']] + [f'{n} (no reply)' for n in rep['no_reply']]),
-                     'max_client_epsilon': max(eps) if eps else '', 'seconds': round(time.time() - t0, 1)})
+                     'aggregated': rep.get('aggregated', ''), 'failed': '; '.join([f['who'] for f in rep['failed']] + [f'{n} (no reply)' for n in rep['no_reply']]),
+                     'max_client_epsilon': max(eps) if eps else '', 'central_epsilon': spent.epsilon if spent and spent.num_releases else '',
+                     'seconds': round(time.time() - t0, 1)})
         with torch.no_grad(): x = G.eval()(torch.randn(100, cfg.latent_dim, generator=torch.Generator().manual_seed(1)),
                                            torch.arange(100) % G.n_classes if G.cond != 'none' else None)
         save_grid(x, run_dir/'samples'/f'round_{rnd:02d}.png', nrow=10, title=f"round {rnd}: FID {s['fid']:.1f} ({s['backend']})")
         _write_rounds(run_dir, rows); print(f"round {rnd}: FID {s['fid']:.1f}, clients {rep['clients']}", flush=True)
-        return MetricRecord({'fid': s['fid']})
-    res = strategy.start(grid=grid, initial_arrays=ArrayRecord(pack(G, D)), num_rounds=cfg.rounds, timeout=cfg.round_timeout,
-                         train_config=ConfigRecord({'fed-config': json.dumps(cfg.to_dict())}), evaluate_fn=evaluate)
-    if not strategy.report or not any(r['clients'] for r in strategy.report):
-        raise RuntimeError(f"no round aggregated any client update: {strategy.report}")
-    unpack(res.arrays.to_torch_state_dict(), G, D)
+        return s['fid']
+    if cfg.secure_agg: final = _secagg_rounds(cfg, grid, context, [v.numpy() for v in pack(G, D).values()], evaluate, box, len(test))
+    else:
+        st = box['strategy'] = make_strategy(cfg)
+        res = st.start(grid=grid, initial_arrays=ArrayRecord(pack(G, D)), num_rounds=cfg.rounds, timeout=cfg.round_timeout,
+                       train_config=ConfigRecord({'fed-config': json.dumps(cfg.to_dict())}),
+                       evaluate_fn=lambda rnd, arrays: MetricRecord({'fid': evaluate(rnd, arrays.to_torch_state_dict())}))
+        final = res.arrays.to_torch_state_dict()
+    report = box['strategy'].report
+    if not report or not any(r['clients'] for r in report): raise RuntimeError(f"no round aggregated any client update: {report}")
+    unpack(final, G, D)
     save_weights(G.state_dict(), run_dir/'generator.safetensors', {'dpgan_generator': json.dumps(_gen_spec(cfg, test, G))})
     import shutil; shutil.copyfile(run_dir/'samples'/f'round_{cfg.rounds:02d}.png', run_dir/'samples.png')
-    write_json(run_dir/'rounds.json', strategy.report)
-    write_json(run_dir/'privacy.json', fed_privacy(cfg, strategy.report))
-    return {'rounds': rows, 'report': strategy.report}
+    write_json(run_dir/'rounds.json', report)
+    st = box['strategy']; write_json(run_dir/'privacy.json', fed_privacy(cfg, report, st.privacy_spent() if hasattr(st, 'privacy_spent') else None))
+    return {'rounds': rows, 'report': report}
+
+def _secagg_rounds(cfg:FedConfig, grid, context:Context, initial:list, evaluate, box:dict, n_test:int)->list[np.ndarray]:
+    "The rounds on Flower's legacy path: `DefaultWorkflow` with `SecAggPlusWorkflow` as its fit step; the final arrays."
+    from flwr.server import LegacyContext, ServerConfig
+    from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+    if context is None: raise ValueError("secure aggregation needs the ServerApp's Context (Flower's legacy workflow keeps its state there)")
+    st = box['strategy'] = make_legacy_strategy(cfg, initial, lambda rnd, nds, conf: (evaluate(rnd, nds), {}))
+    legacy = LegacyContext(context, config=ServerConfig(num_rounds=cfg.rounds, round_timeout=cfg.round_timeout), strategy=st)
+    # each masked vector is weight × arrays / max_weight, clipped to ±8 and quantised: max_weight is the largest possible weight
+    n_train = sum(len(p) for p in fed_split(cfg)[0]) if cfg.central_dp == 'none' else 1
+    thr = cfg.secagg_threshold or max(2, math.ceil(2 * sampled_per_round(cfg) / 3))
+    DefaultWorkflow(fit_workflow=SecAggPlusWorkflow(num_shares=1.0, reconstruction_threshold=thr, max_weight=float(n_train),
+                                                    timeout=cfg.round_timeout))(grid, legacy)
+    return legacy.state.array_records['parameters'].to_numpy_ndarrays()
 
 def _write_rounds(run_dir:Path, rows:list[dict]):
     import csv
     with open(run_dir/'rounds.csv', 'w', newline='') as f:
         w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
 
-def fed_privacy(cfg:FedConfig, report:list[dict])->dict:
-    "The global generator's privacy report from each client's last reported accountant figures."
+def fed_privacy(cfg:FedConfig, report:list[dict], central=None)->dict:
+    "The global generator's privacy report: each client's last reported record-level ε, and the client-level ε of central DP (`central`: Flower's `PrivacySpent`)."
     last = {}
     for r in report: last.update(r['per_client'])
     per = {str(c): {'epsilon': m['epsilon'], 'steps_done': m['steps_done'], 'num_examples': m['num-examples']} for c, m in sorted(last.items())}
     eps = [m['epsilon'] for m in last.values()]
+    saw = ("only the sum of the sampled clients' (G, D) each round (SecAgg+), plus each client's metrics in clear (ε, steps, num-examples)"
+           if cfg.secure_agg else "every sampled client's (G, D) weights each round: DP-SGD outputs (its discriminator) and their post-processing (its generator)")
+    cdp = ('none (no client-level guarantee)' if cfg.central_dp == 'none' else
+           {'clipping': f"{cfg.central_dp}-side fixed clipping (Flower's DifferentialPrivacy{cfg.central_dp.capitalize()}SideFixedClipping)",
+            'noise_multiplier': cfg.central_noise, 'clipping_norm': cfg.central_clip, 'clients_per_round': sampled_per_round(cfg),
+            'population': cfg.n_clients, 'rounds_released': central.num_releases if central else 0,
+            'epsilon': central.epsilon if central and central.num_releases else None, 'delta': cfg.delta,
+            'accountant': "Flower's RdpAccountant (dp-accounting RDP), add/remove one client, no amplification by sampling",
+            'noise_source': 'OS entropy (numpy default_rng), never the seed',
+            'guarantee': "client-level: adding or removing one client's whole data set; the noise is added by the server, so it holds "
+                         "for the released global model, not against the server" + (" (with SecAgg+ the server sees only the clipped sum)" if cfg.secure_agg else '')})
     return {'mode': cfg.dp_mode, 'epsilon': max(eps) if eps else None, 'delta': cfg.delta if cfg.dp_mode != 'none' else None,
             'accountant': cfg.accountant, 'per_client': per,
             'guarantee': ('record-level (add/remove one record of one client); the clients hold disjoint partitions, so a record '
                           'is protected by its own client\'s ε (parallel composition): the release\'s ε is the largest client\'s'),
-            'server_saw': "every sampled client's (G, D) weights each round: DP-SGD outputs (its discriminator) and their post-processing (its generator)",
-            'central_dp': 'none (no client-level guarantee)', 'secure_aggregation': False,
+            'server_saw': saw, 'central_dp': cdp, 'secure_aggregation': cfg.secure_agg,
             'releasable': list(FED_RELEASE), 'private': 'each client\'s state-dir (checkpoint: accountant, optimisers, sampler) stays with that client'}
 
 # %% ../nbs/08d_federated.ipynb #f8fbd27e
-def write_flower_app(folder:str|Path)->Path:
-    "A Flower app folder (`pyproject.toml` only) whose server and client apps are this module's: what `flwr run` is given."
+def write_flower_app(folder:str|Path, cfg:FedConfig|None=None)->Path:
+    "A Flower app folder (`pyproject.toml` only) whose server and client apps are this module's (the client app for `cfg`'s setting): what `flwr run` is given."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     (folder/'pyproject.toml').write_text(
         '[project]\nname = "dpgan-federated"\nversion = "1.0.0"\ndescription = "dpgan_nb federated DP-GAN"\nlicense = "Apache-2.0"\n'
         'dependencies = []   # the SuperLink and SuperNodes run where dpgan_nb is installed\n\n'
         '[tool.flwr.app]\npublisher = "dpgan-nb"\n\n'
-        '[tool.flwr.app.components]\nserverapp = "dpgan_nb.federated:server_app"\nclientapp = "dpgan_nb.federated:client_app"\n\n'
+        f'[tool.flwr.app.components]\nserverapp = "dpgan_nb.federated:server_app"\nclientapp = "dpgan_nb.federated:{client_app_name(cfg or FedConfig())}"\n\n'
         '[tool.flwr.app.config]\nrun-dir = ""\n')
     return folder
+
+def make_certificates(folder:str|Path, days:int=30)->dict[str, Path]:
+    """A self-signed CA and a server certificate for 127.0.0.1 / localhost signed by it (`cryptography`, which Flower installs):
+    `ca.crt`, `server.pem`, `server.key` in `folder`, the key readable by its owner only. The same as the `openssl` commands above."""
+    import datetime, ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc); life = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days))
+    def cert(subject, issuer, key, sign_key, ca:bool):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(life[0]).not_valid_after(life[1])
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca: b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName('localhost'), x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), critical=False)
+        return b.sign(sign_key, hashes.SHA256())
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'dpgan_nb local CA')])
+    ca = cert(ca_name, ca_name, ca_key, ca_key, True)
+    srv = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')]), ca_name, key, ca_key, False)
+    out = {'ca': folder/'ca.crt', 'cert': folder/'server.pem', 'key': folder/'server.key'}
+    out['ca'].write_bytes(ca.public_bytes(serialization.Encoding.PEM)); out['cert'].write_bytes(srv.public_bytes(serialization.Encoding.PEM))
+    out['key'].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    os.chmod(out['key'], 0o600)
+    return out
 
 def free_port()->int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
@@ -311,30 +494,37 @@ def flower_env(home:Path)->dict:
                 FLWR_TELEMETRY_ENABLED='0', FLWR_DISABLE_UPDATE_CHECK='1', PYTHONUNBUFFERED='1', OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
 
 def run_federated(cfg:FedConfig, # the federation
-                  kill:tuple[int, float]|None=None, # (client, seconds): SIGKILL that client's SuperNode this long after round 1 starts (fault test)
-                  delays:dict[int, float]|None=None, # client -> seconds it sleeps before each round's training (a slow client)
+                  tls:bool=False, # TLS between every process (`make_certificates` in the run folder's `certs/`); else --insecure (loopback only)
+                  kill:tuple[int, float|str]|None=None, # (client, seconds after round 1 starts, or 'checkpoint': once its round-1 checkpoint is written): SIGKILL its SuperNode
+                  rejoin:bool=False, # start the killed client's SuperNode again at once (same state-dir, no test delays)
+                  node_config:dict[int, dict]|None=None, # client -> extra node config, e.g. {2: {'reply-delay': 20}} (fault tests)
                   timeout:float=900., # the whole run, seconds
                   verbose:bool=False)->dict:
     """A real federation on 127.0.0.1: a SuperLink, one SuperNode per client (`flower-supernode`), and `flwr run --stream`,
     all as processes; waits for the run, shuts every process down and returns the run folder, status, exit codes and times."""
     run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name).resolve()   # the processes run in it: absolute paths
-    app, home = write_flower_app(run_dir/'flower_app'), run_dir/'flwr_home'; home.mkdir(exist_ok=True)
+    app, home = write_flower_app(run_dir/'flower_app', cfg), run_dir/'flwr_home'; home.mkdir(exist_ok=True)
     port, env, procs, logs = free_port(), flower_env(run_dir/'flwr_home'), {}, {}
-    (home/'config.toml').write_text(f'[superlink]\ndefault = "local-dpgan"\n\n[superlink.local-dpgan]\naddress = "127.0.0.1:{port}"\ninsecure = true\n')
+    certs = make_certificates(run_dir/'certs') if tls else None
+    link_sec = ['--ssl-ca-certfile', str(certs['ca']), '--ssl-certfile', str(certs['cert']), '--ssl-keyfile', str(certs['key'])] if tls else ['--insecure']
+    node_sec = ['--root-certificates', str(certs['ca'])] if tls else ['--insecure']
+    (home/'config.toml').write_text(f'[superlink]\ndefault = "local-dpgan"\n\n[superlink.local-dpgan]\naddress = "127.0.0.1:{port}"\n' +
+                                    (f'root-certificates = "{certs["ca"]}"\n' if tls else 'insecure = true\n'))
     bindir = Path(sys.executable).parent; (run_dir/'logs').mkdir(exist_ok=True); t0 = time.time()
     def spawn(name, cmd):
         logs[name] = open(run_dir/'logs'/f'{name}.log', 'w')
         procs[name] = subprocess.Popen(cmd, env=env, stdout=logs[name], stderr=subprocess.STDOUT, cwd=run_dir, start_new_session=True)
     out, status, killed = [], None, None
     try:
-        spawn('superlink', [str(bindir/'flower-superlink'), '--insecure', '--host', '127.0.0.1', '--port', str(port),
+        spawn('superlink', [str(bindir/'flower-superlink'), *link_sec, '--host', '127.0.0.1', '--port', str(port),
                             '--disable-runtime-dependency-installation'])
         _wait_port(port, procs['superlink'])
-        for i in range(cfg.n_clients):
-            nc = f'partition-id={i} num-partitions={cfg.n_clients} state-dir="{run_dir/"clients"/f"client_{i}"}"'
-            if delays and delays.get(i): nc += f' train-delay={float(delays[i])}'
-            spawn(f'supernode_{i}', [str(bindir/'flower-supernode'), '--insecure', '--superlink', f'127.0.0.1:{port}', '--host', '127.0.0.1',
-                                     '--port', str(free_port()), '--node-config', nc])
+        def supernode(i, name, extra):
+            nc = ' '.join([f'partition-id={i} num-partitions={cfg.n_clients} state-dir="{run_dir/"clients"/f"client_{i}"}"'] +
+                          [f'{k}={float(v)}' for k, v in extra.items()])
+            spawn(name, [str(bindir/'flower-supernode'), *node_sec, '--superlink', f'127.0.0.1:{port}', '--host', '127.0.0.1',
+                         '--port', str(free_port()), '--node-config', nc])
+        for i in range(cfg.n_clients): supernode(i, f'supernode_{i}', (node_config or {}).get(i, {}))
         flwr = subprocess.Popen([str(bindir/'flwr'), 'run', str(app), 'local-dpgan', '--stream', '--run-config', f'run-dir="{run_dir}"'],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=run_dir)
         os.set_blocking(flwr.stdout.fileno(), False); t_round = None
@@ -343,12 +533,15 @@ def run_federated(cfg:FedConfig, # the federation
             if line:
                 out.append(line)
                 if verbose: print(line, end='', flush=True)
-                if t_round is None and 'configure_train' in line: t_round = time.time()
+                if t_round is None and re.search(r'configure_(train|fit)|\[ROUND 1\]', line): t_round = time.time()
                 continue
             if flwr.poll() is not None: out.append(flwr.stdout.read() or ''); break
             if time.time() - t0 > timeout: flwr.kill(); raise TimeoutError(f"the federated run did not finish within {timeout:.0f} s; logs in {run_dir/'logs'}")
-            if kill and killed is None and t_round is not None and time.time() - t_round > kill[1]:
-                os.killpg(procs[f'supernode_{kill[0]}'].pid, signal.SIGKILL); killed = {'client': kill[0], 'at_s': round(time.time() - t0, 1)}
+            if kill and killed is None and t_round is not None and (
+                    (run_dir/'clients'/f'client_{kill[0]}'/'last.pt').exists() if kill[1] == 'checkpoint' else time.time() - t_round > kill[1]):
+                os.killpg(procs[f'supernode_{kill[0]}'].pid, signal.SIGKILL); procs[f'supernode_{kill[0]}'].wait()
+                killed = {'client': kill[0], 'at_s': round(time.time() - t0, 1)}
+                if rejoin: supernode(kill[0], f'supernode_{kill[0]}_rejoined', {}); killed['rejoined_at_s'] = round(time.time() - t0, 1)
             time.sleep(0.1)
         (run_dir/'logs'/'flwr_run.log').write_text(''.join(out))
         m = re.search(r'Successfully started run (\d+)', ''.join(out))

@@ -32,12 +32,56 @@ def test_three_supernodes_two_rounds(tmp_path):
     assert 'clients' not in {f.name for f in b.iterdir()} and (b / 'rounds.csv').exists()
 
 
-def test_a_client_killed_mid_round_does_not_stop_the_round(tmp_path):
-    cfg = FedConfig.preset('tiny', rounds=1, min_clients=2, round_timeout=30., runs_root=str(tmp_path), name='fed_kill')
+def test_a_client_killed_mid_round_does_not_stop_the_round_and_rejoins(tmp_path):
+    cfg = FedConfig.preset('tiny', min_clients=2, round_timeout=30., runs_root=str(tmp_path), name='fed_kill')
     t = time.time()
-    res = run_federated(cfg, kill=(2, 3.), delays={2: 20.}, timeout=300)   # client 2 is slow; it dies while it trains
-    assert time.time() - t < 300 and res['status'] == 'finished:completed', res
-    assert res['killed']['client'] == 2 and res['returncodes']['supernode_2'] == -9, res
+    # client 2 trains round 1 and checkpoints it, then dies before its reply leaves; its SuperNode is started again at once
+    res = run_federated(cfg, kill=(2, 'checkpoint'), rejoin=True, node_config={2: {'reply-delay': 60.}}, timeout=400)
+    assert time.time() - t < 400 and res['status'] == 'finished:completed', res
+    assert res['killed']['client'] == 2 and res['returncodes']['supernode_2'] == -9 and res['returncodes']['supernode_2_rejoined'] == 0, res
     r = rounds(res['run_dir'])
-    assert r[1]['clients'] == '0 1' and 'no reply' in r[1]['failed'], r     # the round completed with the two that remain, and says so
-    assert sorted(read_json(res['run_dir'] / 'privacy.json')['per_client']) == ['0', '1']
+    assert r[1]['clients'] == '0 1' and 'no reply' in r[1]['failed'], r     # round 1 completed with the two that remain, and says so
+    assert r[2]['clients'] == '0 1 2', r                                      # the rejoined client took part in round 2
+    rep = read_json(res['run_dir'] / 'rounds.json')[1]['per_client']
+    # its accountant continued from its checkpoint: round 1's 12 steps count although that update never arrived
+    assert rep['2']['steps_done'] == 24 and rep['0']['steps_done'] == 24, rep
+    c2 = read_json(res['run_dir'] / 'clients' / 'client_2' / 'privacy.json')
+    assert c2['steps'] == 24 and abs(c2['epsilon'] - rep['0']['epsilon']) < 1e-9, (c2, rep['0'])   # same n, same steps: the same ε
+
+
+def test_secure_aggregation_equals_fedavg_within_quantisation(tmp_path):
+    from safetensors.torch import load_file
+    from dpgan_nb.core import load_state
+    cfg = FedConfig.preset('tiny', rounds=1, partition='dirichlet', alpha=0.5, secure_agg=True, runs_root=str(tmp_path), name='fed_secagg')
+    t = time.time()
+    res = run_federated(cfg, timeout=400)
+    assert time.time() - t < 400 and res['status'] == 'finished:completed', res
+    assert rounds(res['run_dir'])[1]['clients'] == '0 1 2'
+    p = read_json(res['run_dir'] / 'privacy.json'); assert p['secure_aggregation'] is True and 'only the sum' in p['server_saw'], p
+    # the plain FedAvg aggregate of what the clients sent (each client's own checkpoint after its round), weighted by its records
+    sent = [load_state(res['run_dir'] / 'clients' / f'client_{i}' / 'last.pt')['G'] for i in range(3)]
+    n = [p['per_client'][str(i)]['num_examples'] for i in range(3)]
+    assert len(set(n)) > 1, n                                                 # unequal weights: the weighting is tested too
+    glob = load_file(res['run_dir'] / 'generator.safetensors')
+    err = max(float((sum(s[k].double() * w for s, w in zip(sent, n)) / sum(n) - glob[k].double()).abs().max()) for k in glob if glob[k].is_floating_point())
+    spread = max(float((sent[0][k] - glob[k]).abs().max()) for k in glob if glob[k].is_floating_point())
+    # SecAgg+ quantises each weighted vector (weight n_k / max_weight, max_weight = all records) in [-8, 8] to 2^22 levels:
+    # at most one level per client, divided by the summed weights (= 1 here)
+    bound = 3 * 16 / 4194304 * 1.05
+    assert err <= bound, (err, bound)
+    assert spread > 20 * err, (spread, err)                                   # the clients differ far more than the error
+
+
+def test_tls_and_central_dp_with_flowers_accountant(tmp_path):
+    from opacus.accountants import RDPAccountant
+    cfg = FedConfig.preset('tiny', rounds=1, central_dp='server', central_noise=1.0, central_clip=1.0, runs_root=str(tmp_path), name='fed_tls')
+    t = time.time()
+    res = run_federated(cfg, tls=True, timeout=400)
+    assert time.time() - t < 400 and res['status'] == 'finished:completed', res
+    assert 'https://127.0.0.1' in (res['run_dir'] / 'logs' / 'superlink.log').read_text()   # the SuperLink served TLS only
+    assert 'insecure' not in (res['run_dir'] / 'flwr_home' / 'config.toml').read_text()
+    r = rounds(res['run_dir']); assert r[1]['aggregated'] == 'True' and r[1]['clients'] == '0 1 2', r
+    c = read_json(res['run_dir'] / 'privacy.json')['central_dp']
+    assert c['rounds_released'] == 1 and c['clients_per_round'] == 3 and 'OS entropy' in c['noise_source'], c
+    acc = RDPAccountant(); acc.history = [(1.0, 1.0, 1)]   # Opacus's RDP at q = 1 (no amplification), one release: an independent check
+    assert abs(c['epsilon'] - acc.get_epsilon(1e-5)) < 1e-6, (c['epsilon'], acc.get_epsilon(1e-5))
