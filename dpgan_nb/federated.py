@@ -274,6 +274,10 @@ def _os_noise(cls):
     OSNoise.__name__ = cls.__name__
     return OSNoise
 
+def _round_entry(rnd:int, sampled:int, per_client:dict, failed:list, no_reply:list)->dict:
+    "One round of the report both trackers keep: who was sampled, who replied (their metrics), who failed or did not reply."
+    return {'round': rnd, 'sampled': sampled, 'clients': sorted(per_client), 'per_client': per_client, 'failed': failed, 'no_reply': no_reply}
+
 def _tracking(cls):
     "`cls` (a Flower strategy) that records, each round, which clients replied, which failed and what each reported."
     class Tracking(cls):
@@ -287,12 +291,10 @@ def _tracking(cls):
             answered = {m.metadata.src_node_id for m in ok} | {to_node.get(m.metadata.reply_to_message_id) for m in bad}
             self.client_of.update({m.metadata.src_node_id: int(m.content['metrics']['client']) for m in ok})
             name = lambda node: f"client {self.client_of[node]}" if node in self.client_of else f"node {node}"
-            self.report.append({'round': server_round, 'sampled': len(sent),
-                                'clients': sorted(int(m.content['metrics']['client']) for m in ok),
-                                'per_client': {int(m.content['metrics']['client']): dict(m.content['metrics']) for m in ok},
-                                'failed': [{'who': name(to_node.get(m.metadata.reply_to_message_id, m.metadata.src_node_id)), 'code': m.error.code,
-                                            'reason': m.error.reason[:300]} for m in bad],
-                                'no_reply': [name(m.metadata.dst_node_id) for m in sent if m.metadata.dst_node_id not in answered]})
+            self.report.append(_round_entry(server_round, len(sent), {int(m.content['metrics']['client']): dict(m.content['metrics']) for m in ok},
+                                            [{'who': name(to_node.get(m.metadata.reply_to_message_id, m.metadata.src_node_id)), 'code': m.error.code,
+                                              'reason': m.error.reason[:300]} for m in bad],
+                                            [name(m.metadata.dst_node_id) for m in sent if m.metadata.dst_node_id not in answered]))
             res = super().aggregate_train(server_round, replies); self.report[-1]['aggregated'] = res[0] is not None
             return res
     Tracking.__name__ = cls.__name__
@@ -343,9 +345,8 @@ def make_legacy_strategy(cfg:FedConfig, initial:list[np.ndarray], evaluate_fn):
             def aggregate_fit(self, server_round, results, failures):
                 per = {int(r.metrics['client']): dict(r.metrics) for _, r in results}   # metrics travel in clear; the arrays only masked
                 got, sent = {p.node_id for p, _ in results}, self.sent.get(server_round, [])
-                self.report.append({'round': server_round, 'sampled': len(sent), 'clients': sorted(per), 'per_client': per,
-                                    'failed': [{'who': 'a node', 'reason': str(f)[:300]} for f in failures],
-                                    'no_reply': [f'node {n}' for n in sent if n not in got]})
+                self.report.append(_round_entry(server_round, len(sent), per, [{'who': 'a node', 'reason': str(f)[:300]} for f in failures],
+                                                [f'node {n}' for n in sent if n not in got]))
                 res = super().aggregate_fit(server_round, results, failures); self.report[-1]['aggregated'] = res[0] is not None
                 return res
         Tracking.__name__ = cls.__name__

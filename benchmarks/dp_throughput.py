@@ -1,0 +1,104 @@
+"""What DP costs in time: the library's private discriminator step against a non-private one, in one process.
+
+    python benchmarks/dp_throughput.py [--archs dcgan,mlp,resnet] [--batches 128,512] [--steps 20] [--device cpu|cuda]
+                                       [--threads N] [--csv results/dp_throughput.csv]
+
+For each discriminator (the `build_gan` defaults of `TrainConfig`, on the embedded mnist-5k) and each expected batch
+size B, two `Trainer`s that differ only in `dp_mode` ('none' and 'gc': Opacus per-sample clipping at C = 1 and Gaussian
+noise through the privacy seam, σ for ε = 10 over 20 epochs) take `--steps` timed steps after 3 warm-up steps:
+  - the discriminator step (`Trainer.d_step`: a Poisson batch of real images, as many fakes, one optimiser step),
+  - a whole GAN round (`d_step` + `g_step`).
+Both see the same Poisson batches in expectation (q = B / N). Printed per row: median seconds per step, samples/s
+(expected batch / median time), the DP/non-DP ratio of the medians, and peak memory: on CUDA
+`torch.cuda.max_memory_allocated` above the start, on CPU the process's resident set sampled every 2 ms above the
+level before the steps (an approximation: the allocator keeps freed pages), each in a loop of its own. The timed steps
+alternate (none, gc, none, gc, ...) so a slow moment of the machine hits both.
+"""
+import argparse, csv, os, statistics, sys, threading, time
+from pathlib import Path
+
+
+def rss_bytes() -> int:
+    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+class PeakRSS:
+    "Peak resident set above the level at entry, sampled by a thread every `every` seconds."
+    def __init__(self, every=0.002): self.every, self.peak, self.base = every, 0, 0
+    def __enter__(self):
+        self.base, self.peak, self._stop = rss_bytes(), rss_bytes(), False
+        def watch():
+            while not self._stop: self.peak = max(self.peak, rss_bytes()); time.sleep(self.every)
+        self._t = threading.Thread(target=watch, daemon=True); self._t.start(); return self
+    def __exit__(self, *a): self._stop = True; self._t.join(); self.peak = max(self.peak, rss_bytes())
+    @property
+    def above(self) -> int: return self.peak - self.base
+
+
+def trainer(arch, batch, dp_mode, device, data):
+    from dpgan_nb.train import TrainConfig, Trainer
+    cfg = TrainConfig(arch=arch, batch_size=batch, epochs=20.0, dp_mode=dp_mode, target_epsilon=10.0 if dp_mode != 'none' else None,
+                      delta=1e-5, max_grad_norm=1.0, g_device=device, d_device=device, seed=0)
+    return Trainer(cfg, data)
+
+
+def step_fn(tr, what):
+    def one():
+        tr.d_step(); tr.step += 1
+        if what == 'round': tr.g_step()
+    return one
+
+
+def timed(trs, what, steps, device):
+    "Median seconds per step of each trainer (steps interleaved across them) and each one's peak memory (a loop of its own)."
+    import torch
+    cuda = device.startswith('cuda')
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    fns = [step_fn(tr, what) for tr in trs]
+    for f in fns:
+        for _ in range(3): f()
+    ts = [[] for _ in fns]; sync()
+    for _ in range(steps):
+        for i, f in enumerate(fns):
+            t = time.perf_counter(); f(); sync(); ts[i].append(time.perf_counter() - t)
+    peaks = []
+    for f in fns:
+        if cuda: torch.cuda.reset_peak_memory_stats(); m0 = torch.cuda.memory_allocated()
+        with PeakRSS() as mem:
+            for _ in range(3): f()
+            sync()
+        peaks.append(torch.cuda.max_memory_allocated() - m0 if cuda else mem.above)
+    return [(statistics.median(t), p) for t, p in zip(ts, peaks)]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--archs', default='dcgan,mlp,resnet'); ap.add_argument('--batches', default='128,512')
+    ap.add_argument('--steps', type=int, default=20); ap.add_argument('--device', default='cpu')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: as torch chooses)')
+    ap.add_argument('--csv', default='results/dp_throughput.csv')
+    a = ap.parse_args(argv)
+    import torch
+    if a.threads: torch.set_num_threads(a.threads)
+    from dpgan_nb.data import load_dataset
+    data = load_dataset('mnist-5k')
+    rows = []
+    print(f"device {a.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
+          f"median of {a.steps} steps after 3 warm-up; data mnist-5k (N = {len(data)})", flush=True)
+    print(f"{'D':7} {'B':>4} {'what':6} {'non-DP s':>9} {'DP s':>9} {'non-DP img/s':>12} {'DP img/s':>9} {'ratio':>6} {'mem non-DP':>10} {'mem DP':>9}")
+    for arch in a.archs.split(','):
+        for B in map(int, a.batches.split(',')):
+            for what in ('d_step', 'round'):
+                trs = [trainer(arch, B, mode, a.device, data) for mode in ('none', 'gc')]   # fresh ones: the same start for both
+                (t0, m0), (t1, m1) = timed(trs, what, a.steps, a.device); del trs
+                row = dict(d=arch, batch=B, what=what, nondp_s=t0, dp_s=t1, nondp_img_s=B / t0, dp_img_s=B / t1, ratio=t1 / t0,
+                           nondp_peak_mib=m0 / 2**20, dp_peak_mib=m1 / 2**20, device=a.device, threads=torch.get_num_threads())
+                rows.append(row)
+                print(f"{arch:7} {B:4d} {what:6} {t0:9.4f} {t1:9.4f} {B / t0:12.0f} {B / t1:9.0f} {t1 / t0:6.2f} {m0 / 2**20:8.0f}Mi {m1 / 2**20:7.0f}Mi", flush=True)
+    Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
+    with open(a.csv, 'w', newline='') as f:
+        w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
+    print(f"wrote {a.csv}")
+
+
+if __name__ == '__main__': main()

