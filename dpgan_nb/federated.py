@@ -204,6 +204,7 @@ from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import (FedAdam, FedAvg, FedProx, DifferentialPrivacyClientSideFixedClipping,
                                      DifferentialPrivacyServerSideFixedClipping)
+from flwr.supercore.differential_privacy import compute_stdv   # σ·C/m, the std both DP wrappers calibrate to
 
 def _fed_cfg(config)->FedConfig: return FedConfig.from_dict(json.loads(config['fed-config']))
 
@@ -269,7 +270,7 @@ def _os_noise(cls):
     "Flower's fixed-clipping DP wrapper `cls` with its Gaussian noise drawn by `os_gaussian_` (Flower's draws from NumPy's global state, which a seed fixes)."
     class OSNoise(cls):
         def _add_noise_to_aggregated_arrays(self, agg:ArrayRecord)->ArrayRecord:
-            nds = agg.to_numpy_ndarrays(); os_gaussian_(nds, self.noise_multiplier * self.clipping_norm / self.num_sampled_clients)
+            nds = agg.to_numpy_ndarrays(); os_gaussian_(nds, compute_stdv(self.noise_multiplier, self.clipping_norm, self.num_sampled_clients))
             return ArrayRecord({k: Array(np.asarray(v)) for k, v in zip(agg.keys(), nds, strict=True)})
     OSNoise.__name__ = cls.__name__
     return OSNoise
@@ -332,7 +333,7 @@ def make_legacy_strategy(cfg:FedConfig, initial:list[np.ndarray], evaluate_fn):
             if failures or len(results) != self.num_sampled_clients: return None, {}   # strict, as the Message API's accounted wrapper
             params, metrics = self.strategy.aggregate_fit(server_round, results, failures)
             if params is None: return None, {}
-            nds = parameters_to_ndarrays(params); os_gaussian_(nds, self.noise_multiplier * self.clipping_norm / self.num_sampled_clients)
+            nds = parameters_to_ndarrays(params); os_gaussian_(nds, compute_stdv(self.noise_multiplier, self.clipping_norm, self.num_sampled_clients))
             self.accountant.compose(GaussianPrivacyEvent(noise_multiplier=self.noise_multiplier, sample_size=m, population_size=cfg.n_clients))
             return ndarrays_to_parameters(nds), metrics
         def privacy_spent(self): return self.accountant.get_privacy_spent()
@@ -363,7 +364,7 @@ def _server_main(grid:Grid, context:Context)->None:
 
 def federate(cfg:FedConfig, run_dir:Path, grid, context:Context|None=None)->dict:
     "Run the rounds on `grid` (a Flower `Grid`) and write the run folder: rounds.csv, samples, privacy.json, the global generator."
-    _, test = fed_split(cfg)   # the server's own held-out split; the clients' partitions are not read here
+    parts, test = fed_split(cfg)   # the server's own held-out split; of the clients' partitions only their sizes are used (SecAgg+'s max_weight)
     G, D = fed_models(cfg, test); rows, t0, box = [], time.time(), {}
     (run_dir/'samples').mkdir(parents=True, exist_ok=True)
     def evaluate(rnd:int, state)->float:
@@ -380,7 +381,7 @@ def federate(cfg:FedConfig, run_dir:Path, grid, context:Context|None=None)->dict
         save_grid(x, run_dir/'samples'/f'round_{rnd:02d}.png', nrow=10, title=f"round {rnd}: FID {s['fid']:.1f} ({s['backend']})")
         _write_rounds(run_dir, rows); print(f"round {rnd}: FID {s['fid']:.1f}, clients {rep['clients']}", flush=True)
         return s['fid']
-    if cfg.secure_agg: final = _secagg_rounds(cfg, grid, context, [v.numpy() for v in pack(G, D).values()], evaluate, box, len(test))
+    if cfg.secure_agg: final = _secagg_rounds(cfg, grid, context, [v.numpy() for v in pack(G, D).values()], evaluate, box, sum(map(len, parts)))
     else:
         st = box['strategy'] = make_strategy(cfg)
         res = st.start(grid=grid, initial_arrays=ArrayRecord(pack(G, D)), num_rounds=cfg.rounds, timeout=cfg.round_timeout,
@@ -396,7 +397,7 @@ def federate(cfg:FedConfig, run_dir:Path, grid, context:Context|None=None)->dict
     st = box['strategy']; write_json(run_dir/'privacy.json', fed_privacy(cfg, report, st.privacy_spent() if hasattr(st, 'privacy_spent') else None))
     return {'rounds': rows, 'report': report}
 
-def _secagg_rounds(cfg:FedConfig, grid, context:Context, initial:list, evaluate, box:dict, n_test:int)->list[np.ndarray]:
+def _secagg_rounds(cfg:FedConfig, grid, context:Context, initial:list, evaluate, box:dict, n_train:int)->list[np.ndarray]:
     "The rounds on Flower's legacy path: `DefaultWorkflow` with `SecAggPlusWorkflow` as its fit step; the final arrays."
     from flwr.server import LegacyContext, ServerConfig
     from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
@@ -404,9 +405,8 @@ def _secagg_rounds(cfg:FedConfig, grid, context:Context, initial:list, evaluate,
     st = box['strategy'] = make_legacy_strategy(cfg, initial, lambda rnd, nds, conf: (evaluate(rnd, nds), {}))
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=cfg.rounds, round_timeout=cfg.round_timeout), strategy=st)
     # each masked vector is weight × arrays / max_weight, clipped to ±8 and quantised: max_weight is the largest possible weight
-    n_train = sum(len(p) for p in fed_split(cfg)[0]) if cfg.central_dp == 'none' else 1
     thr = cfg.secagg_threshold or max(2, math.ceil(2 * sampled_per_round(cfg) / 3))
-    DefaultWorkflow(fit_workflow=SecAggPlusWorkflow(num_shares=1.0, reconstruction_threshold=thr, max_weight=float(n_train),
+    DefaultWorkflow(fit_workflow=SecAggPlusWorkflow(num_shares=1.0, reconstruction_threshold=thr, max_weight=float(n_train if cfg.central_dp == 'none' else 1),
                                                     timeout=cfg.round_timeout))(grid, legacy)
     return legacy.state.array_records['parameters'].to_numpy_ndarrays()
 
