@@ -359,7 +359,8 @@ def generator_scores(G:nn.Module, # a generator: G(z, y), with `latent_dim`, `co
     for b in backends:
         wb = w if b == 'classifier' else None; ext = feature_extractor(b, device, wb)
         ref = reference_stats(dataset, 'test', b, device, data_root=data_root, weights=wb, images=test)
-        out[f'fid_{ext.name}'] = fid_from_stats(*feature_stats(ext(x)), ref['mu'], ref['sigma']); out['n_real'] = ref['n']
+        out[f'fid_{b}'] = fid_from_stats(*feature_stats(ext(x)), ref['mu'], ref['sigma']); out['n_real'] = ref['n']
+        out[f'features_{b}'] = ext.name  # which weights: 'classifier' (MNIST's packaged) or 'classifier:<data set>'
     out['fid'], out['backend'] = out[f'fid_{backends[0]}'], backends[0]
     return out
 
