@@ -228,12 +228,13 @@ class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
                  noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None,
-                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None):
+                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None, ghost=False):
         self.module, self.optimizer, self.sampler, self.mode = module, optimizer, sampler, mode
         self.accountant, self.accountant_name = accountant, accountant_name
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
         self.weight_clip, self.is_per_parameter, self.noise_generator = weight_clip, is_per_parameter, noise_generator
         self.distributed, self.rng_mode, self.size_public = distributed, rng_mode, size_public
+        self.ghost = ghost  # Opacus's ghost clipping: `real_loss_fn` returns per-sample losses
         self.expected_batch_size = expected_batch_size or sampler.sample_rate * sampler.n  # B: what the summed gradient is divided by
         self.last_sensitivity, self._is_batch, self._batch_len = None, None, None
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
@@ -271,7 +272,7 @@ class PrivateDiscriminator:
     @contextmanager
     def hooks_off(self):
         "Forward/backward through the discriminator without per-sample gradients (fake data, generator steps)."
-        gsm = isinstance(self.module, GradSampleModule)
+        gsm = hasattr(self.module, 'disable_hooks')  # GradSampleModule, or its ghost-clipping sibling
         if gsm: self.module.disable_hooks()
         try: yield self.module
         finally:
@@ -298,7 +299,9 @@ class PrivateDiscriminator:
         if self.mode == 'is': loss_r, stepped = self._is_step(real_loss_fn)
         elif self.mode in ('gc', 'wc') and self._batch_len == 0: loss_r, stepped = self._empty_step()
         else:
-            loss_r = real_loss_fn(self.module); loss_r.backward()
+            loss_r = real_loss_fn(self.module)
+            if self.ghost: loss_r = self._ghost_backward(loss_r)
+            else: loss_r.backward()
             stepped = self.optimizer.pre_step() if self.mode in ('gc', 'wc') else True
         if stepped:
             if fake is not None:
@@ -310,6 +313,14 @@ class PrivateDiscriminator:
         # the mean loss on a private batch is an un-noised statistic of private data: shown only without DP
         out = {'loss_d_real': float(loss_r.detach())} if self.mode == 'none' else {}
         return {**out, **({'loss_d_fake': float(fake[0])} if fake else {})}
+
+    def _ghost_backward(self, losses):
+        "Ghost clipping: per-sample norms from the layers' activations and output gradients (Linear, Embedding: never the per-sample gradients), then Σᵢ cᵢ ∇lᵢ by a second backward."
+        from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
+        if losses.dim() != 1:
+            raise ValueError(f"ghost clipping needs the per-sample losses (shape (B,)) from real_loss_fn, got shape {tuple(losses.shape)}")
+        DPTensorFastGradientClipping(self.module, self.optimizer, losses, 'mean').backward()
+        return losses.mean()
 
     def _reduce(self):
         "torchrun: average the (already noised) gradients over ranks, so every rank takes the same step."
@@ -410,6 +421,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
                  reproducible:bool=False, # DEBUGGING ONLY: noise and sample seeded from `seed`; no guarantee against anyone with the seed
                  rate:float|None=None, # q fixed in advance, independent of the private set's size (default B / N: N treated as public)
+                 grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients) or 'ghost' (ghost clipping: norms without them)
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
     from opacus.optimizers import get_optimizer_class
@@ -419,6 +431,11 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     if distributed and mode == 'is': raise ValueError("dp_mode='is' does not run under torchrun; use 'gc' or 'wc'")
     if secure_rng and reproducible: raise ValueError("secure_rng and reproducible exclude each other")
+    if grad_sample not in ('hooks', 'ghost'): raise ValueError(f"grad_sample must be 'hooks' or 'ghost', got {grad_sample!r}")
+    ghost = grad_sample == 'ghost'
+    if ghost and (mode != 'gc' or clip_mode != 'constant' or distributed):
+        raise ValueError(f"grad_sample='ghost' (ghost clipping) runs with dp_mode='gc', clip_mode='constant' and one process; "
+                         f"got dp_mode={mode!r}, clip_mode={clip_mode!r}{', torchrun' if distributed else ''}")
     rng_mode = 'reproducible' if reproducible else 'secure' if secure_rng else 'os'
     # the Poisson sample: its own generator, from OS entropy (rank 0's under torchrun), or from the seed when debugging
     s_seed = seed * 1_000_003 + 1 if reproducible else _shared_os_seed(distributed)
@@ -453,11 +470,14 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
         if distributed:
             from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
             module = DPDDP(module)  # broadcasts rank 0's weights
-        gsm = GradSampleModule(module, loss_reduction='mean')
-        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed, grad_sample_mode='hooks')
+        if ghost:
+            from opacus.grad_sample import GradSampleModuleFastGradientClipping
+            gsm = GradSampleModuleFastGradientClipping(module, loss_reduction='mean', max_grad_norm=max_grad_norm, use_ghost_clipping=True)
+        else: gsm = GradSampleModule(module, loss_reduction='mean')
+        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed, grad_sample_mode=grad_sample)
         # Opacus's distributed optimizer: each rank clips its share, rank 0 adds the noise, gradients are summed
         dopt = opt_cls(optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, expected_batch_size=batch_size / world,
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
     dopt.attach_step_hook(acc.get_optimizer_hook_fn(sample_rate=sampler.sample_rate))
     return PrivateDiscriminator(gsm, dopt, sampler, mode, acc, accountant, dopt.noise_multiplier, max_grad_norm,
-                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, **common)
+                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, ghost=ghost, **common)

@@ -67,6 +67,7 @@ class TrainConfig(Config):
     sample_rate:float|None = None     # q fixed in advance from a public bound on N (T = epochs / q); None: q = B / N, N treated as public
     max_grad_norm:float = 1.0
     clip_mode:str = 'constant'        # 'constant' or 'adaptive'
+    grad_sample:str = 'hooks'         # gc: 'hooks' (per-sample gradients) or 'ghost' (Opacus ghost clipping: same clip, no per-sample Linear gradients)
     accountant:str = 'rdp'            # 'rdp' or 'prv'
     weight_clip:float = 0.01          # wc mode
     is_per_parameter:bool = False     # is mode
@@ -115,6 +116,9 @@ class TrainConfig(Config):
             raise ValueError("dp_mode='is' needs noise_multiplier or target_epsilon")
         if self.conditional and self.cond not in ('cgan', 'acgan', 'wcgan'):
             raise ValueError(f"cond must be 'cgan', 'acgan' or 'wcgan', got {self.cond!r}")
+        if self.grad_sample not in ('hooks', 'ghost'): raise ValueError(f"grad_sample must be 'hooks' or 'ghost', got {self.grad_sample!r}")
+        if self.grad_sample == 'ghost' and (self.dp_mode != 'gc' or self.clip_mode != 'constant'):
+            raise ValueError(f"grad_sample='ghost' needs dp_mode='gc' and clip_mode='constant', got {self.dp_mode!r}, {self.clip_mode!r}")
         if self.train_on not in ('private', 'public'): raise ValueError(f"train_on must be 'private' or 'public', got {self.train_on!r}")
         if self.accountant not in ACCOUNTANTS: raise ValueError(f"unknown accountant {self.accountant!r}; known: {', '.join(ACCOUNTANTS)}")
         if self.train_on == 'public' and self.public_fraction is None:
@@ -278,7 +282,8 @@ class Trainer:
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier if cfg.dp_mode != 'none' else 1.,
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
-                                 None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate)
+                                 None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate,
+                                 grad_sample=cfg.grad_sample)
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
         self.stop_reason = None
 
@@ -315,6 +320,7 @@ class Trainer:
             return l
         real_per_sample = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
         fake_mean = lambda m: d_fake_loss(m(fake, yf), yf, c.loss).mean()
+        if self.priv.ghost: return self.priv.step(lambda m: real_per_sample(m, x, ycond), fake_mean)  # ghost clipping: per-sample losses
         return self.priv.step(real_per_sample if c.dp_mode == 'is' else real_mean, fake_mean)
 
     def g_step(self, k:int=0)->float:
