@@ -1,18 +1,20 @@
 """What DP costs in time: the library's private discriminator step against a non-private one, in one process.
 
     python benchmarks/dp_throughput.py [--archs dcgan,mlp,resnet] [--batches 128,512] [--steps 20] [--device cpu|cuda]
-                                       [--threads N] [--csv results/dp_throughput.csv]
+                                       [--threads N] [--modes none,gc,gc-ghost] [--csv results/dp_throughput.csv]
 
 For each discriminator (the `build_gan` defaults of `TrainConfig`, on the embedded mnist-5k) and each expected batch
-size B, two `Trainer`s that differ only in `dp_mode` ('none' and 'gc': Opacus per-sample clipping at C = 1 and Gaussian
-noise through the privacy seam, σ for ε = 10 over 20 epochs) take `--steps` timed steps after 3 warm-up steps:
+size B, `Trainer`s that differ only in the DP engine ('none'; 'gc': Opacus per-sample clipping at C = 1 with its hooks,
+which materialise per-sample gradients; 'gc-ghost': the same clipping by Opacus's ghost clipping, `grad_sample='ghost'`;
+each with Gaussian noise through the privacy seam, σ for ε = 10 over 20 epochs) take `--steps` timed steps after 3
+warm-up steps:
   - the discriminator step (`Trainer.d_step`: a Poisson batch of real images, as many fakes, one optimiser step),
   - a whole GAN round (`d_step` + `g_step`).
 Both see the same Poisson batches in expectation (q = B / N). Printed per row: median seconds per step, samples/s
 (expected batch / median time), the DP/non-DP ratio of the medians, and peak memory: on CUDA
 `torch.cuda.max_memory_allocated` above the start, on CPU the process's resident set sampled every 2 ms above the
 level before the steps (an approximation: the allocator keeps freed pages), each in a loop of its own. The timed steps
-alternate (none, gc, none, gc, ...) so a slow moment of the machine hits both.
+alternate (none, gc, gc-ghost, none, ...) so a slow moment of the machine hits both.
 """
 import argparse, csv, os, statistics, sys, threading, time
 from pathlib import Path
@@ -35,10 +37,12 @@ class PeakRSS:
     def above(self) -> int: return self.peak - self.base
 
 
-def trainer(arch, batch, dp_mode, device, data):
+def trainer(arch, batch, mode, device, data):
+    "mode: 'none', 'gc' (Opacus's hooks: per-sample gradients) or 'gc-ghost' (ghost clipping)."
     from dpgan_nb.train import TrainConfig, Trainer
+    dp_mode, _, gs = mode.partition('-')
     cfg = TrainConfig(arch=arch, batch_size=batch, epochs=20.0, dp_mode=dp_mode, target_epsilon=10.0 if dp_mode != 'none' else None,
-                      delta=1e-5, max_grad_norm=1.0, g_device=device, d_device=device, seed=0)
+                      delta=1e-5, max_grad_norm=1.0, g_device=device, d_device=device, seed=0, grad_sample=gs or 'hooks')
     return Trainer(cfg, data)
 
 
@@ -77,6 +81,7 @@ def main(argv=None):
     ap.add_argument('--steps', type=int, default=20); ap.add_argument('--device', default='cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: as torch chooses)')
     ap.add_argument('--csv', default='results/dp_throughput.csv')
+    ap.add_argument('--modes', default='none,gc,gc-ghost', help="the first is the baseline: 'none', 'gc' (hooks), 'gc-ghost' (ghost clipping)")
     a = ap.parse_args(argv)
     import torch
     if a.threads: torch.set_num_threads(a.threads)
@@ -85,16 +90,20 @@ def main(argv=None):
     rows = []
     print(f"device {a.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
           f"median of {a.steps} steps after 3 warm-up; data mnist-5k (N = {len(data)})", flush=True)
-    print(f"{'D':7} {'B':>4} {'what':6} {'non-DP s':>9} {'DP s':>9} {'non-DP img/s':>12} {'DP img/s':>9} {'ratio':>6} {'mem non-DP':>10} {'mem DP':>9}")
+    modes = a.modes.split(',')
+    print(f"{'D':7} {'B':>4} {'what':6} {'DP engine':9} {'base s':>8} {'DP s':>8} {'base img/s':>10} {'DP img/s':>9} {'ratio':>6} {'mem base':>9} {'mem DP':>8}")
     for arch in a.archs.split(','):
         for B in map(int, a.batches.split(',')):
             for what in ('d_step', 'round'):
-                trs = [trainer(arch, B, mode, a.device, data) for mode in ('none', 'gc')]   # fresh ones: the same start for both
-                (t0, m0), (t1, m1) = timed(trs, what, a.steps, a.device); del trs
-                row = dict(d=arch, batch=B, what=what, nondp_s=t0, dp_s=t1, nondp_img_s=B / t0, dp_img_s=B / t1, ratio=t1 / t0,
-                           nondp_peak_mib=m0 / 2**20, dp_peak_mib=m1 / 2**20, device=a.device, threads=torch.get_num_threads())
-                rows.append(row)
-                print(f"{arch:7} {B:4d} {what:6} {t0:9.4f} {t1:9.4f} {B / t0:12.0f} {B / t1:9.0f} {t1 / t0:6.2f} {m0 / 2**20:8.0f}Mi {m1 / 2**20:7.0f}Mi", flush=True)
+                trs = [trainer(arch, B, mode, a.device, data) for mode in modes]   # fresh ones: the same start for all
+                res = timed(trs, what, a.steps, a.device); del trs
+                (t0, m0) = res[0]
+                for mode, (t1, m1) in zip(modes[1:], res[1:]):
+                    row = dict(d=arch, batch=B, what=what, baseline=modes[0], dp_engine=mode, nondp_s=t0, dp_s=t1, nondp_img_s=B / t0,
+                               dp_img_s=B / t1, ratio=t1 / t0, nondp_peak_mib=m0 / 2**20, dp_peak_mib=m1 / 2**20, device=a.device,
+                               threads=torch.get_num_threads())
+                    rows.append(row)
+                    print(f"{arch:7} {B:4d} {what:6} {mode:9} {t0:8.4f} {t1:8.4f} {B / t0:10.0f} {B / t1:9.0f} {t1 / t0:6.2f} {m0 / 2**20:7.0f}Mi {m1 / 2**20:6.0f}Mi", flush=True)
     Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
     with open(a.csv, 'w', newline='') as f:
         w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)

@@ -1,7 +1,7 @@
 """Privacy-utility on DPImageBench's protocol (Gong et al. 2025): train a DP generator at ε, draw labelled samples,
 train a classifier on them, test it on the real test set; FID in Inception features beside the classifier-feature FID.
 
-    python benchmarks/utility.py [--dataset fashion-mnist|mnist-5k] [--eps 1,10] [--preset fashion] [--epochs E]
+    python benchmarks/utility.py [--dataset fashion-mnist|mnist-5k] [--eps 1,10] [--preset fashion] [--epochs E] [--batch B]
                                  [--n-syn 60000] [--n-fid 10000] [--classifier-epochs 10] [--runs-root runs/bench_utility]
                                  [--csv results/bench_utility.csv] [--quick]
 
@@ -57,6 +57,7 @@ def one(a, eps: float) -> dict:
     from dpgan_nb.metrics import fit_classifier, accuracy, generator_scores
     kw = dict(dataset=a.dataset, target_epsilon=eps, runs_root=a.runs_root, name=f'{a.dataset}_eps{eps:g}' + ('_quick' if a.quick else ''))
     if a.epochs is not None: kw['epochs'] = a.epochs
+    if a.batch is not None: kw['batch_size'] = a.batch; kw['name'] += f'_b{a.batch}'
     if a.quick: kw.update(max_samples=2000, epochs=2.0, batch_size=128)
     cfg = TrainConfig.preset(a.preset, **kw) if a.preset else TrainConfig(**kw)
     t0 = time.time(); tr = train(cfg); t_train = time.time() - t0
@@ -83,6 +84,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--dataset', default='fashion-mnist'); ap.add_argument('--eps', default='1,10')
     ap.add_argument('--preset', default='fashion', help="TrainConfig preset to start from (default 'fashion')")
+    ap.add_argument('--batch', type=int, default=None, help="expected batch size instead of the preset's (a lever: larger batches, fewer steps, lower σ)")
     ap.add_argument('--epochs', type=float, default=None); ap.add_argument('--n-syn', type=int, default=60000)
     ap.add_argument('--n-fid', type=int, default=10000); ap.add_argument('--classifier-epochs', type=int, default=10)
     ap.add_argument('--backends', default='inception-ts,classifier')
