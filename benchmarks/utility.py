@@ -92,12 +92,13 @@ def main(argv=None):
                     "ε = 10; on a CPU each 10k Inception features take ~20 core-minutes); 'all' for every ε")
     ap.add_argument('--runs-root', default='runs/bench_utility'); ap.add_argument('--csv', default='results/bench_utility.csv')
     ap.add_argument('--no-ceiling', action='store_true', help='skip the real-data classifier')
+    ap.add_argument('--ceiling-only', action='store_true', help='only the real-data classifier (no training, no rows)')
     ap.add_argument('--quick', action='store_true', help='a smoke run: 2,000 records, 2 epochs, 2,000 samples (numbers meaningless)')
     a = ap.parse_args(argv)
     if a.quick: a.n_syn, a.n_fid, a.classifier_epochs = 2000, 500, 2
     a.inception_eps = [float(e) for e in (a.eps if a.inception_eps == 'all' else a.inception_eps).split(',')]
     rows = []
-    for eps in map(float, a.eps.split(',')):
+    for eps in ([] if a.ceiling_only else map(float, a.eps.split(','))):
         r = one(a, eps); rows.append(r); print(json.dumps(r), flush=True)
     if not a.no_ceiling:
         from dpgan_nb.train import TrainConfig, private_data
@@ -107,6 +108,7 @@ def main(argv=None):
         t = time.time(); clf, _ = fit_classifier(real_train, None, epochs=a.classifier_epochs, seed=0)
         ceiling = 100 * accuracy(clf, test); print(f"real-data ceiling (SmallCNN on {len(real_train)} real images, {a.classifier_epochs} epochs): "
                                                    f"{ceiling:.1f}% ({time.time() - t:.0f} s)")
+    if not rows: return
     Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
     new = not Path(a.csv).exists()
     with open(a.csv, 'a', newline='') as f:
