@@ -373,7 +373,7 @@ def federate(cfg:FedConfig, run_dir:Path, grid, context:Context|None=None)->dict
         eps = [m['epsilon'] for m in rep['per_client'].values()]
         spent = st.privacy_spent() if hasattr(st, 'privacy_spent') else None
         rows.append({'round': rnd, 'fid': s['fid'], 'backend': s['backend'], 'clients': ' '.join(map(str, rep['clients'])),
-                     'aggregated': rep.get('aggregated', ''), 'failed': '; '.join([f['who'] for f in rep['failed']] + [f'{n} (no reply)' for n in rep['no_reply']]),
+                     'aggregated': rep.get('aggregated', ''), 'failed': '; '.join([f"{f['who']} (error {f.get('code', '?')})" for f in rep['failed']] + [f'{n} (no reply)' for n in rep['no_reply']]),
                      'max_client_epsilon': max(eps) if eps else '', 'central_epsilon': spent.epsilon if spent and spent.num_releases else '',
                      'seconds': round(time.time() - t0, 1)})
         with torch.no_grad(): x = G.eval()(torch.randn(100, cfg.latent_dim, generator=torch.Generator().manual_seed(1)),

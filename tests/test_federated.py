@@ -40,10 +40,12 @@ def test_a_client_killed_mid_round_does_not_stop_the_round_and_rejoins(tmp_path)
     res = run_federated(cfg, kill=(2, 'checkpoint'), rejoin=True, node_config={2: {'reply-delay': 180.}}, timeout=500)
     assert time.time() - t < 500 and res['status'] == 'finished:completed', res
     assert res['killed']['client'] == 2 and res['returncodes']['supernode_2'] == -9 and res['returncodes']['supernode_2_rejoined'] == 0, res
-    r = rounds(res['run_dir'])
-    assert r[1]['clients'] == '0 1' and 'no reply' in r[1]['failed'], r     # round 1 completed with the two that remain, and says so
+    r, report = rounds(res['run_dir']), read_json(res['run_dir'] / 'rounds.json')
+    # round 1 completed with the two that remain, and names the missing node: either as no reply (the round timed out) or
+    # as the error reply the SuperLink sends once it sees the node's heartbeat stop (which comes first depends on the load)
+    assert r[1]['clients'] == '0 1' and len(report[0]['failed']) + len(report[0]['no_reply']) == 1 and r[1]['failed'].startswith('node '), (r, report[0])
     assert r[2]['clients'] == '0 1 2', r                                      # the rejoined client took part in round 2
-    rep = read_json(res['run_dir'] / 'rounds.json')[1]['per_client']
+    rep = report[1]['per_client']
     # its accountant continued from its checkpoint: round 1's 12 steps count although that update never arrived
     assert rep['2']['steps_done'] == 24 and rep['0']['steps_done'] == 24, rep
     c2 = read_json(res['run_dir'] / 'clients' / 'client_2' / 'privacy.json')
