@@ -20,10 +20,10 @@ from opacus.validators import ModuleValidator
 
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
-           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'sample_rate', 'num_steps', 'epsilon_for',
-           'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report', 'weight_clip_grad_bound',
-           'clip_weights_', 'os_seed', 'PoissonSampler', 'PrivateDiscriminator', 'immediate_sensitivity',
-           'make_private']
+           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'sample_rate', 'num_steps',
+           'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
+           'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'PoissonSampler', 'PrivateDiscriminator',
+           'per_sample_grads', 'immediate_sensitivity', 'make_private']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -228,15 +228,16 @@ class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
                  noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None,
-                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None, ghost=False):
+                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None, ghost=False, functorch=False):
         self.module, self.optimizer, self.sampler, self.mode = module, optimizer, sampler, mode
         self.accountant, self.accountant_name = accountant, accountant_name
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
         self.weight_clip, self.is_per_parameter, self.noise_generator = weight_clip, is_per_parameter, noise_generator
         self.distributed, self.rng_mode, self.size_public = distributed, rng_mode, size_public
         self.ghost = ghost  # Opacus's ghost clipping: `real_loss_fn` returns per-sample losses
+        self.functorch = functorch  # exact per-sample gradients by torch.func: `real_loss_fn(m, x, y, *per_sample)` per-sample losses
         self.expected_batch_size = expected_batch_size or sampler.sample_rate * sampler.n  # B: what the summed gradient is divided by
-        self.last_sensitivity, self._is_batch, self._batch_len = None, None, None
+        self.last_sensitivity, self._held_batch, self._batch_len = None, None, None
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
 
     @property
@@ -245,11 +246,11 @@ class PrivateDiscriminator:
         return self.rng_mode != 'reproducible'
 
     def batch(self):
-        "The next private batch, on the discriminator's device (in mode 'is' also kept for the mechanism)."
+        "The next private batch, on the discriminator's device (in mode 'is' and with torch.func also kept for the mechanism)."
         x, y = self.sampler.batch(); self._batch_len = len(x)
         dev = next(self.module.parameters()).device; x, y = x.to(dev), y.to(dev)  # on the discriminator's device
         if self.rng_mode == 'secure' and self.noise_generator is not None: self.noise_generator.manual_seed(os_seed())
-        if self.mode == 'is': self._is_batch = (x, y)
+        if self.mode == 'is' or self.functorch: self._held_batch = (x, y)
         return x, y
 
     def rng_state(self)->dict:
@@ -285,19 +286,21 @@ class PrivateDiscriminator:
             grads = torch.autograd.grad(loss, self.params, allow_unused=True)
         return loss.detach(), [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads)]
 
-    def step(self, real_loss_fn:Callable, # module -> mean loss on a real (private) batch
+    def step(self, real_loss_fn:Callable, # module -> mean loss on a real (private) batch ('is', torch.func: (m, x, y, *per_sample) -> per-sample losses)
              fake_loss_fn:Callable|None=None, # module -> mean loss on a fake batch (post-processing)
+             per_sample:tuple=(), # torch.func: data-independent tensors with a row per private record (paired fakes, interpolation weights)
             )->dict:
         "One discriminator update; returns the losses."
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='.*[Ff]ull backward hook.*')
-            return self._step(real_loss_fn, fake_loss_fn)
+            return self._step(real_loss_fn, fake_loss_fn, per_sample)
 
-    def _step(self, real_loss_fn, fake_loss_fn):
+    def _step(self, real_loss_fn, fake_loss_fn, per_sample=()):
         fake = self._fake_grads(fake_loss_fn)
         self.optimizer.zero_grad(set_to_none=True)
         if self.mode == 'is': loss_r, stepped = self._is_step(real_loss_fn)
         elif self.mode in ('gc', 'wc') and self._batch_len == 0: loss_r, stepped = self._empty_step()
+        elif self.functorch: loss_r = self._functorch_grads(real_loss_fn, per_sample); stepped = self.optimizer.pre_step()
         else:
             loss_r = real_loss_fn(self.module)
             if self.ghost: loss_r = self._ghost_backward(loss_r)
@@ -320,6 +323,14 @@ class PrivateDiscriminator:
         if losses.dim() != 1:
             raise ValueError(f"ghost clipping needs the per-sample losses (shape (B,)) from real_loss_fn, got shape {tuple(losses.shape)}")
         DPTensorFastGradientClipping(self.module, self.optimizer, losses, 'mean').backward()
+        return losses.mean()
+
+    def _functorch_grads(self, real_loss_fn, per_sample):
+        "Exact per-sample gradients of the whole per-sample loss (`per_sample_grads`) into `p.grad_sample`, where Opacus's optimizer clips them; the mean loss."
+        x, y = self._held_batch
+        g, losses = per_sample_grads(self.module, real_loss_fn, x, y, per_sample)
+        for (k, p) in self.module.named_parameters():
+            if p.requires_grad: p.grad_sample = g[k]
         return losses.mean()
 
     def _reduce(self):
@@ -362,6 +373,22 @@ class PrivateDiscriminator:
                               holds_given_config=self.holds_given_config, size_public=self.size_public)
 
 # %% ../nbs/03_privacy.ipynb #fece21fb
+def per_sample_grads(module:nn.Module, # the discriminator (plain, not wrapped)
+                     loss_fn:Callable, # (m, x, y, *extra) -> per-sample losses; m(x, y) calls `module` with the parameters being differentiated
+                     x:torch.Tensor, # the private batch
+                     y:torch.Tensor|None=None, # its labels (conditional models)
+                     extra:tuple=(), # more tensors with one row per sample (paired fakes, interpolation weights)
+                    )->tuple[dict, torch.Tensor]:
+    """Each sample's gradient of its own loss with respect to `module`'s parameters ({name: (B, ...)}), and the losses (B,):
+    `torch.func.vmap` over `torch.func.grad`, so the loss may itself differentiate with respect to its input (a gradient penalty)."""
+    from torch.func import functional_call, vmap, grad
+    params = {k: v.detach() for k, v in module.named_parameters() if v.requires_grad}
+    def one(p, xi, yi, *ex):
+        m = lambda inp, lab=None: functional_call(module, p, (inp,) if lab is None else (inp, lab))
+        l = loss_fn(m, xi[None], None if yi is None else yi[None], *(e[None] for e in ex))
+        return l.sum(), l.detach().sum()
+    return vmap(grad(one, has_aux=True), in_dims=(None, 0, None if y is None else 0, *[0] * len(extra)))(params, x, y, *extra)
+
 def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrapped)
                           loss_fn:Callable, # (module, x, y) -> per-sample losses (B,)
                           x:torch.Tensor, # the private batch
@@ -369,24 +396,18 @@ def immediate_sensitivity(module:nn.Module, # the discriminator (plain, not wrap
                           per_parameter:bool=False, # one sensitivity per parameter tensor
                          ):
     "Summed per-sample gradients, mean loss, and max_i ||d ||grad_θ loss(x_i)|| / d x_i|| (per parameter tensor if asked)."
-    from torch.func import functional_call, vmap, grad
-    params = {k: v.detach() for k, v in module.named_parameters() if v.requires_grad}
-    def one(p, xi, yi):
-        m = lambda inp, lab=None: functional_call(module, p, (inp,) if lab is None else (inp, lab))
-        return loss_fn(m, xi[None], None if yi is None else yi[None]).sum()
     x = x.detach().requires_grad_(True)
-    g = vmap(grad(one), in_dims=(None, 0, None if y is None else 0))(params, x, y)  # name -> (B, ...)
+    g, losses = per_sample_grads(module, loss_fn, x, y)  # name -> (B, ...), differentiable in x
     norms = {k: v.flatten(1).norm(dim=1) for k, v in g.items()}  # per-sample, per-tensor gradient norms
     def sens_of(per_sample_norm, retain):
         gx, = torch.autograd.grad(per_sample_norm.sum(), x, retain_graph=retain)  # row i depends on x_i only
         return gx.flatten(1).norm(dim=1).max()
     if per_parameter: sens = torch.stack([sens_of(n, True) for n in norms.values()])
     else: sens = sens_of(torch.sqrt(sum(n ** 2 for n in norms.values())), True)
-    with torch.no_grad(): loss = loss_fn(module, x, y).mean()
-    return [v.detach().sum(0) for v in g.values()], loss, sens.detach()
+    return [v.detach().sum(0) for v in g.values()], losses.detach().mean(), sens.detach()
 
 def _is_step(self, real_loss_fn):
-    x, y = self._is_batch
+    x, y = self._held_batch
     B = self.expected_batch_size  # the configured expected batch size, as Opacus scales (not q·N: N may be private)
     if len(x) == 0:  # an empty Poisson batch: noise alone, at the last measured scale (1 before any), and counted
         grads = [torch.zeros_like(p) for p in self.params]; loss = torch.tensor(0.)
@@ -404,6 +425,8 @@ def _is_step(self, real_loss_fn):
 PrivateDiscriminator._is_step = _is_step
 
 # %% ../nbs/03_privacy.ipynb #e438b609
+GRAD_SAMPLES = ('hooks', 'ghost', 'functorch')  # how the per-sample gradients (or their norms) of gc are obtained
+
 def make_private(module:nn.Module, # the discriminator (or any model that sees private data)
                  optimizer:torch.optim.Optimizer, # its optimizer
                  dataset, # the private data set (`ImageDataset`, `LatentDataset`, `TensorDataset`, ...)
@@ -421,7 +444,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
                  reproducible:bool=False, # DEBUGGING ONLY: noise and sample seeded from `seed`; no guarantee against anyone with the seed
                  rate:float|None=None, # q fixed in advance, independent of the private set's size (default B / N: N treated as public)
-                 grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients) or 'ghost' (ghost clipping: norms without them)
+                 grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients), 'ghost' (ghost clipping: norms without them) or 'functorch' (torch.func: exact per-sample gradients of any loss, a gradient penalty included)
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
     from opacus.optimizers import get_optimizer_class
@@ -431,11 +454,13 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     if distributed and mode == 'is': raise ValueError("dp_mode='is' does not run under torchrun; use 'gc' or 'wc'")
     if secure_rng and reproducible: raise ValueError("secure_rng and reproducible exclude each other")
-    if grad_sample not in ('hooks', 'ghost'): raise ValueError(f"grad_sample must be 'hooks' or 'ghost', got {grad_sample!r}")
-    ghost = grad_sample == 'ghost'
+    if grad_sample not in GRAD_SAMPLES: raise ValueError(f"grad_sample must be one of {', '.join(map(repr, GRAD_SAMPLES))}, got {grad_sample!r}")
+    ghost, functorch = grad_sample == 'ghost', grad_sample == 'functorch'
     if ghost and (mode != 'gc' or clip_mode != 'constant' or distributed):
         raise ValueError(f"grad_sample='ghost' (ghost clipping) runs with dp_mode='gc', clip_mode='constant' and one process; "
                          f"got dp_mode={mode!r}, clip_mode={clip_mode!r}{', torchrun' if distributed else ''}")
+    if functorch and (mode != 'gc' or distributed):
+        raise ValueError(f"grad_sample='functorch' runs with dp_mode='gc' and one process; got dp_mode={mode!r}{', torchrun' if distributed else ''}")
     rng_mode = 'reproducible' if reproducible else 'secure' if secure_rng else 'os'
     # the Poisson sample: its own generator, from OS entropy (rank 0's under torchrun), or from the seed when debugging
     s_seed = seed * 1_000_003 + 1 if reproducible else _shared_os_seed(distributed)
@@ -473,11 +498,13 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
         if ghost:
             from opacus.grad_sample import GradSampleModuleFastGradientClipping
             gsm = GradSampleModuleFastGradientClipping(module, loss_reduction='mean', max_grad_norm=max_grad_norm, use_ghost_clipping=True)
+        elif functorch: gsm = module  # no hooks: `per_sample_grads` fills p.grad_sample, Opacus's optimizer clips and noises as always
         else: gsm = GradSampleModule(module, loss_reduction='mean')
-        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed, grad_sample_mode=grad_sample)
+        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed,
+                                      grad_sample_mode='hooks' if functorch else grad_sample)
         # Opacus's distributed optimizer: each rank clips its share, rank 0 adds the noise, gradients are summed
         dopt = opt_cls(optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, expected_batch_size=batch_size / world,
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
     dopt.attach_step_hook(acc.get_optimizer_hook_fn(sample_rate=sampler.sample_rate))
     return PrivateDiscriminator(gsm, dopt, sampler, mode, acc, accountant, dopt.noise_multiplier, max_grad_norm,
-                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, ghost=ghost, **common)
+                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, ghost=ghost, functorch=functorch, **common)
