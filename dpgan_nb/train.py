@@ -54,7 +54,7 @@ class TrainConfig(Config):
     d_norm:str|None = None            # 'group', 'layer' or 'none'
     conditional:bool = True           # label-conditioned G and D (with `cond`)
     cond:str = 'cgan'                 # with conditional: 'cgan', 'acgan' or 'wcgan'
-    loss:str = 'bce'                  # 'bce', 'wgan', 'wgan-gp' (not under DP) or 'hinge'
+    loss:str = 'bce'                  # 'bce', 'wgan', 'wgan-gp' (under DP only with grad_sample='functorch') or 'hinge'
     gp_weight:float = 10.0
     label_smoothing:float = 0.0       # one-sided: real targets 1 - s (bce)
     ms_weight:float = 0.0             # mode-seeking term on the generator (Mao et al. 2019); post-processing
@@ -67,7 +67,7 @@ class TrainConfig(Config):
     sample_rate:float|None = None     # q fixed in advance from a public bound on N (T = epochs / q); None: q = B / N, N treated as public
     max_grad_norm:float = 1.0
     clip_mode:str = 'constant'        # 'constant' or 'adaptive'
-    grad_sample:str = 'hooks'         # gc: 'hooks' (per-sample gradients) or 'ghost' (Opacus ghost clipping: same clip, no per-sample Linear gradients)
+    grad_sample:str = 'hooks'         # gc: 'hooks' (per-sample gradients), 'ghost' (Opacus ghost clipping: same clip, no per-sample Linear gradients) or 'functorch' (torch.func: any per-sample loss, WGAN-GP's penalty included)
     accountant:str = 'rdp'            # 'rdp' or 'prv'
     weight_clip:float = 0.01          # wc mode
     is_per_parameter:bool = False     # is mode
@@ -106,17 +106,19 @@ class TrainConfig(Config):
     def __post_init__(self):
         self.dp_mode = canonical_mode(self.dp_mode)
         if self.loss not in LOSSES: raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
-        if self.dp_mode != 'none' and self.loss == 'wgan-gp':
-            raise ValueError("loss 'wgan-gp' is refused under DP: its gradient penalty differentiates the critic at "
-                             "interpolations of real (private) and fake images, a second-order per-sample term that "
-                             "DP-SGD's per-sample clipping does not bound; use loss='wgan' (dp_mode 'gc' or 'wc') or dp_mode='none'")
+        if self.dp_mode != 'none' and self.loss == 'wgan-gp' and self.grad_sample != 'functorch':
+            raise ValueError(f"loss 'wgan-gp' is refused under DP with grad_sample={self.grad_sample!r}: its gradient penalty "
+                             "differentiates the critic at interpolations of real (private) and fake images, which Opacus's "
+                             "per-sample hooks cannot follow; use grad_sample='functorch' (dp_mode 'gc': the whole per-sample "
+                             "critic loss, penalty included, clipped exactly), loss='wgan', or dp_mode='none'")
         if self.dp_mode not in ('none', 'is') and self.target_epsilon is None and self.noise_multiplier is None:
             raise ValueError(f"dp_mode={self.dp_mode!r} needs target_epsilon or noise_multiplier")
         if self.dp_mode == 'is' and self.noise_multiplier is None and self.target_epsilon is None:
             raise ValueError("dp_mode='is' needs noise_multiplier or target_epsilon")
         if self.conditional and self.cond not in ('cgan', 'acgan', 'wcgan'):
             raise ValueError(f"cond must be 'cgan', 'acgan' or 'wcgan', got {self.cond!r}")
-        if self.grad_sample not in ('hooks', 'ghost'): raise ValueError(f"grad_sample must be 'hooks' or 'ghost', got {self.grad_sample!r}")
+        if self.grad_sample not in GRAD_SAMPLES: raise ValueError(f"grad_sample must be one of {', '.join(map(repr, GRAD_SAMPLES))}, got {self.grad_sample!r}")
+        if self.grad_sample == 'functorch' and self.dp_mode != 'gc': raise ValueError(f"grad_sample='functorch' needs dp_mode='gc', got {self.dp_mode!r}")
         if self.grad_sample == 'ghost' and (self.dp_mode != 'gc' or self.clip_mode != 'constant'):
             raise ValueError(f"grad_sample='ghost' needs dp_mode='gc' and clip_mode='constant', got {self.dp_mode!r}, {self.clip_mode!r}")
         if self.train_on not in ('private', 'public'): raise ValueError(f"train_on must be 'private' or 'public', got {self.train_on!r}")
@@ -213,12 +215,18 @@ def g_loss(out, y, loss:str='bce')->torch.Tensor:
     l = F.binary_cross_entropy_with_logits(a, torch.ones_like(a), reduction='none') if loss == 'bce' else -a
     return l if c is None else l + F.cross_entropy(c, y, reduction='none')
 
-def gradient_penalty(D, real, fake, y=None)->torch.Tensor:
-    "WGAN-GP (Gulrajani et al. 2017): (||∇D(x̂)|| - 1)² at random interpolations; not under DP."
-    e = torch.rand(len(real), *[1] * (real.ndim - 1), device=real.device)
-    xh = (e * real + (1 - e) * fake).requires_grad_(True)
-    out, _ = _split(D(xh, y))
-    g, = torch.autograd.grad(out.sum(), xh, create_graph=True)
+def gradient_penalty(D, # the critic: D(x, y) -> logits (or (logits, class logits))
+                     real, fake, # images, one row each
+                     y=None, # labels for a conditional critic
+                     e:torch.Tensor|None=None, # interpolation weights, shape (B, 1, ..., 1); default U(0, 1) per row
+                     functional:bool=False, # the input gradient by torch.func.grad (inside `per_sample_grads`), else by autograd
+                    )->torch.Tensor:
+    "WGAN-GP (Gulrajani et al. 2017): (||∇ₓD(x̂)|| - 1)² per row, at x̂ = e·real + (1 - e)·fake."
+    if e is None: e = torch.rand(len(real), *[1] * (real.ndim - 1), device=real.device)
+    xh = e * real + (1 - e) * fake
+    critic = lambda inp: _split(D(inp, y))[0].sum()
+    if functional: g = torch.func.grad(critic)(xh)
+    else: xh = xh.requires_grad_(True); g, = torch.autograd.grad(critic(xh), xh, create_graph=True)
     return (g.flatten(1).norm(dim=1) - 1) ** 2
 
 # %% ../nbs/04_train.ipynb #8c975b72
@@ -321,7 +329,22 @@ class Trainer:
         real_per_sample = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
         fake_mean = lambda m: d_fake_loss(m(fake, yf), yf, c.loss).mean()
         if self.priv.ghost: return self.priv.step(lambda m: real_per_sample(m, x, ycond), fake_mean)  # ghost clipping: per-sample losses
+        if self.priv.functorch:  # exact per-sample gradients of the whole per-sample loss (WGAN-GP's penalty included)
+            f, per_record = self._exact_critic(x, y, real_per_sample); return self.priv.step(f, fake_mean, per_record)
         return self.priv.step(real_per_sample if c.dp_mode == 'is' else real_mean, fake_mean)
+
+    def _exact_critic(self, x, y, real_per_sample):
+        """For `grad_sample='functorch'`: the per-sample critic loss and its per-record inputs. With 'wgan-gp', record i's
+        loss includes the penalty at x̂ᵢ = eᵢxᵢ + (1 - eᵢ)fᵢ, fᵢ a fake of xᵢ's class and eᵢ ~ U(0, 1), drawn for this step
+        independently of the private data, so the whole term is clipped."""
+        c = self.cfg
+        if c.loss != 'wgan-gp' or len(x) == 0: return real_per_sample, ()
+        z, _ = self.fake_inputs(len(x), self.step, 3); g = self._rng(self.step, 4)
+        with torch.no_grad(): pair = self.G(z, y.to(self.g_dev) if self.G.cond != 'none' else None).to(self.d_dev)
+        e = torch.rand(len(x), *[1] * (x.ndim - 1), generator=g).to(self.d_dev)
+        def per(m, xb, yb, fb, eb):
+            return real_per_sample(m, xb, yb) + c.gp_weight * gradient_penalty(m, xb, fb, yb, eb, functional=True)
+        return per, (pair, e)
 
     def g_step(self, k:int=0)->float:
         "One generator step: the loss of the discriminator's verdict on fakes (post-processing)."
