@@ -1,11 +1,12 @@
 """What DP costs in time: the library's private discriminator step against a non-private one, in one process.
 
     python benchmarks/dp_throughput.py [--archs dcgan,mlp,resnet] [--batches 128,512] [--steps 20] [--device cpu|cuda]
-                                       [--threads N] [--modes none,gc,gc-ghost] [--csv results/dp_throughput.csv]
+                                       [--threads N] [--modes none,gc,gc-ghost,gc-functorch] [--loss bce|wgan-gp] [--csv results/dp_throughput.csv]
 
 For each discriminator (the `build_gan` defaults of `TrainConfig`, on the embedded mnist-5k) and each expected batch
 size B, `Trainer`s that differ only in the DP engine ('none'; 'gc': Opacus per-sample clipping at C = 1 with its hooks,
 which materialise per-sample gradients; 'gc-ghost': the same clipping by Opacus's ghost clipping, `grad_sample='ghost'`;
+'gc-functorch': exact per-sample gradients by torch.func, `grad_sample='functorch'`, the only engine for `--loss wgan-gp`;
 each with Gaussian noise through the privacy seam, σ for ε = 10 over 20 epochs) take `--steps` timed steps after 3
 warm-up steps:
   - the discriminator step (`Trainer.d_step`: a Poisson batch of real images, as many fakes, one optimiser step),
@@ -37,12 +38,12 @@ class PeakRSS:
     def above(self) -> int: return self.peak - self.base
 
 
-def trainer(arch, batch, mode, device, data):
-    "mode: 'none', 'gc' (Opacus's hooks: per-sample gradients) or 'gc-ghost' (ghost clipping)."
+def trainer(arch, batch, mode, device, data, loss='bce'):
+    "mode: 'none', 'gc' (Opacus's hooks: per-sample gradients), 'gc-ghost' (ghost clipping) or 'gc-functorch' (torch.func)."
     from dpgan_nb.train import TrainConfig, Trainer
     dp_mode, _, gs = mode.partition('-')
     cfg = TrainConfig(arch=arch, batch_size=batch, epochs=20.0, dp_mode=dp_mode, target_epsilon=10.0 if dp_mode != 'none' else None,
-                      delta=1e-5, max_grad_norm=1.0, g_device=device, d_device=device, seed=0, grad_sample=gs or 'hooks')
+                      delta=1e-5, max_grad_norm=1.0, g_device=device, d_device=device, seed=0, grad_sample=gs or 'hooks', loss=loss)
     return Trainer(cfg, data)
 
 
@@ -82,6 +83,8 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: as torch chooses)')
     ap.add_argument('--csv', default='results/dp_throughput.csv')
     ap.add_argument('--modes', default='none,gc,gc-ghost', help="the first is the baseline: 'none', 'gc' (hooks), 'gc-ghost' (ghost clipping)")
+    ap.add_argument('--loss', default='bce', help="the GAN loss of every trainer: 'wgan-gp' needs DP modes 'gc-functorch' (the penalty "
+                    "inside each record's clipped loss)")
     a = ap.parse_args(argv)
     import torch
     if a.threads: torch.set_num_threads(a.threads)
@@ -89,17 +92,17 @@ def main(argv=None):
     data = load_dataset('mnist-5k')
     rows = []
     print(f"device {a.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
-          f"median of {a.steps} steps after 3 warm-up; data mnist-5k (N = {len(data)})", flush=True)
+          f"loss {a.loss}; median of {a.steps} steps after 3 warm-up; data mnist-5k (N = {len(data)})", flush=True)
     modes = a.modes.split(',')
     print(f"{'D':7} {'B':>4} {'what':6} {'DP engine':9} {'base s':>8} {'DP s':>8} {'base img/s':>10} {'DP img/s':>9} {'ratio':>6} {'mem base':>9} {'mem DP':>8}")
     for arch in a.archs.split(','):
         for B in map(int, a.batches.split(',')):
             for what in ('d_step', 'round'):
-                trs = [trainer(arch, B, mode, a.device, data) for mode in modes]   # fresh ones: the same start for all
+                trs = [trainer(arch, B, mode, a.device, data, a.loss) for mode in modes]   # fresh ones: the same start for all
                 res = timed(trs, what, a.steps, a.device); del trs
                 (t0, m0) = res[0]
                 for mode, (t1, m1) in zip(modes[1:], res[1:]):
-                    row = dict(d=arch, batch=B, what=what, baseline=modes[0], dp_engine=mode, nondp_s=t0, dp_s=t1, nondp_img_s=B / t0,
+                    row = dict(d=arch, batch=B, what=what, baseline=modes[0], dp_engine=mode, loss=a.loss, nondp_s=t0, dp_s=t1, nondp_img_s=B / t0,
                                dp_img_s=B / t1, ratio=t1 / t0, nondp_peak_mib=m0 / 2**20, dp_peak_mib=m1 / 2**20, device=a.device,
                                threads=torch.get_num_threads())
                     rows.append(row)

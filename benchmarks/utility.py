@@ -2,7 +2,7 @@
 train a classifier on them, test it on the real test set; FID in Inception features beside the classifier-feature FID.
 
     python benchmarks/utility.py [--dataset fashion-mnist|mnist-5k] [--eps 1,10] [--preset fashion] [--epochs E] [--batch B]
-                                 [--n-syn 60000] [--n-fid 10000] [--classifier-epochs 10] [--runs-root runs/bench_utility]
+                                 [--set loss=wgan-gp --set grad_sample=functorch ...] [--n-syn 60000] [--n-fid 10000] [--classifier-epochs 10] [--runs-root runs/bench_utility]
                                  [--csv results/bench_utility.csv] [--quick]
 
 Per ε (δ = 1e-5, the RDP accountant): `train(TrainConfig.preset(preset, dataset=..., target_epsilon=ε))` (resumes an
@@ -41,6 +41,22 @@ def commit() -> str:
     except OSError: return ''
 
 
+def parse_setting(s: str) -> tuple:
+    "'key=value' -> (key, value) with the value typed as TrainConfig's field (bool, int, float or str); unknown keys refused."
+    from dataclasses import fields
+    from dpgan_nb.train import TrainConfig
+    k, sep, v = s.partition('=')
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    if not sep or k not in types: raise SystemExit(f"--set takes KEY=VALUE with KEY a TrainConfig field, got {s!r}")
+    t = str(types[k])
+    if v == 'None' and 'None' in t: return k, None
+    if t.startswith('bool'): return k, v.lower() in ('1', 'true', 'yes')
+    for typ in (int, float):
+        if t.startswith(typ.__name__):
+            return k, typ(v)
+    return k, v
+
+
 def balanced_samples(sampler, n: int, classes, seed: int):
     "n samples with labels 0..k-1 in turn (balanced), as a labelled data set."
     import torch
@@ -58,6 +74,7 @@ def one(a, eps: float) -> dict:
     kw = dict(dataset=a.dataset, target_epsilon=eps, runs_root=a.runs_root, name=f'{a.dataset}_eps{eps:g}' + ('_quick' if a.quick else ''))
     if a.epochs is not None: kw['epochs'] = a.epochs
     if a.batch is not None: kw['batch_size'] = a.batch; kw['name'] += f'_b{a.batch}'
+    if a.set: kw.update(a.set); kw['name'] += '_' + '_'.join(f'{k}-{v}' for k, v in a.set.items())
     if a.quick: kw.update(max_samples=2000, epochs=2.0, batch_size=128)
     cfg = TrainConfig.preset(a.preset, **kw) if a.preset else TrainConfig(**kw)
     t0 = time.time(); tr = train(cfg); t_train = time.time() - t0
@@ -75,7 +92,7 @@ def one(a, eps: float) -> dict:
     return dict(date=datetime.date.today().isoformat(), machine=f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})", commit=commit(),
                 dataset=a.dataset, n_private=len(real_train), public_data=False, epsilon_target=eps, epsilon=priv.get('epsilon'),
                 delta=priv.get('delta'), accountant=priv.get('accountant'), sigma=priv.get('noise_multiplier'), q=priv.get('sample_rate'),
-                steps=priv.get('steps'), preset=a.preset, epochs=cfg.epochs, batch=cfg.batch_size, selection='last checkpoint',
+                steps=priv.get('steps'), preset=a.preset, settings=' '.join(f'{k}={v}' for k, v in a.set.items()), epochs=cfg.epochs, batch=cfg.batch_size, selection='last checkpoint',
                 n_syn=a.n_syn, classifier='SmallCNN', classifier_epochs=a.classifier_epochs, accuracy=100 * acc,
                 **{f'fid_{b}': fids.get(f'fid_{b}') for b in a.backends.split(',')}, n_test=len(test),
                 n_fid=a.n_fid, train_s=round(t_train), acc_s=round(t_acc), fid_s=round(t_fid), run_dir=str(tr.run_dir))
@@ -86,6 +103,8 @@ def main(argv=None):
     ap.add_argument('--dataset', default='fashion-mnist'); ap.add_argument('--eps', default='1,10')
     ap.add_argument('--preset', default='fashion', help="TrainConfig preset to start from (default 'fashion')")
     ap.add_argument('--batch', type=int, default=None, help="expected batch size instead of the preset's (a lever: larger batches, fewer steps, lower σ)")
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help="a TrainConfig field for the runs, repeatable (e.g. --set loss=wgan-gp --set grad_sample=functorch --set n_critic=2)")
     ap.add_argument('--epochs', type=float, default=None); ap.add_argument('--n-syn', type=int, default=60000)
     ap.add_argument('--n-fid', type=int, default=10000); ap.add_argument('--classifier-epochs', type=int, default=10)
     ap.add_argument('--backends', default='inception-ts,classifier')
@@ -96,6 +115,7 @@ def main(argv=None):
     ap.add_argument('--ceiling-only', action='store_true', help='only the real-data classifier (no training, no rows)')
     ap.add_argument('--quick', action='store_true', help='a smoke run: 2,000 records, 2 epochs, 2,000 samples (numbers meaningless)')
     a = ap.parse_args(argv)
+    a.set = dict(parse_setting(s) for s in a.set)
     if a.quick: a.n_syn, a.n_fid, a.classifier_epochs = 2000, 500, 2
     a.inception_eps = [float(e) for e in (a.eps if a.inception_eps == 'all' else a.inception_eps).split(',')]
     rows = []
@@ -111,6 +131,8 @@ def main(argv=None):
                                                    f"{ceiling:.1f}% ({time.time() - t:.0f} s)")
     if not rows: return
     Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
+    if Path(a.csv).exists() and next(csv.reader(open(a.csv)), None) != list(rows[0]):   # an older script's columns
+        a.csv = str(Path(a.csv).with_name(Path(a.csv).stem + '_v2.csv')); print(f"the existing CSV has other columns: writing {a.csv}")
     new = not Path(a.csv).exists()
     with open(a.csv, 'a', newline='') as f:
         w = csv.DictWriter(f, list(rows[0])); new and w.writeheader(); w.writerows(rows)
@@ -119,9 +141,9 @@ def main(argv=None):
         print(f"{m + ' (published)':28} {'yes' if pub else 'no':6} {a1:8.1f} {a10:9.1f} {f10 if f10 is not None else '':>9}")
     ours = {r['epsilon_target']: r for r in rows}
     fid10 = ours.get(10.0, {}).get('fid_inception-ts')
-    print(f"{'dpgan_nb DP-GAN (this run)':28} {'no':6} {ours.get(1.0, {}).get('accuracy', float('nan')):8.1f} "
+    print(f"{'dpgan_nb (this run)':28} {'no':6} {ours.get(1.0, {}).get('accuracy', float('nan')):8.1f} "
           f"{ours.get(10.0, {}).get('accuracy', float('nan')):9.1f} {f'{fid10:.1f}' if fid10 is not None else '':>9}")
-    print(f"source of the published rows: {SOURCE}; ours: {a.dataset}, FID backend inception-ts, {a.n_fid} samples vs the test set;"
+    print(f"source of the published rows: {SOURCE}; ours: {a.dataset}, {a.preset} preset {a.set or ''}, FID backend inception-ts, {a.n_fid} samples vs the test set;"
           f" wrote {a.csv}")
 
 
