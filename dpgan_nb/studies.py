@@ -62,12 +62,14 @@ def study_spec(study:str, # one of `STUDIES`
     return dict(study=tag, job='dpmi', preset=preset, base=base, grid=grid, evaluate=ev, runs_root=runs_root, results_root=results_root)
 
 def baseline_spec(size:str='small', runs_root:str='runs', results_root:str='results', dataset:str='mnist-5k', num_samples:int|None=None)->dict:
-    "Image-space DP-GAN baselines on the same private part (DPMI's split), at the ε values of the ε study."
+    """Image-space DP-GAN baselines on the same private part (DPMI's split), at the ε values of the ε study; beyond 'small'
+    also DP WGAN, and at 'full' DP WGAN-GP (its penalty inside each record's clipped loss: all three on the `functorch` engine)."""
     preset, base = ('tiny', {'max_samples': 256}) if size == 'tiny' else (None, {})  # the demo recipe (40 epochs)
     n = num_samples or {'tiny': 200, 'small': 1000, 'full': 2000}[size]
     return dict(study=f"eps-{size}" + ('' if dataset == 'mnist-5k' else f"-{dataset}"), job='train', preset=preset,
-                base={**base, 'dataset': dataset, 'public_fraction': 0.5, **({'arch': 'mlp'} if size == 'tiny' else {})},
-                grid={'target_epsilon': list(EPSILONS), 'loss': ['bce'] if size == 'small' else ['bce', 'wgan']},
+                base={**base, 'dataset': dataset, 'public_fraction': 0.5, **({'arch': 'mlp'} if size == 'tiny' else {}),
+                      **({'grad_sample': 'functorch'} if size == 'full' else {})},
+                grid={'target_epsilon': list(EPSILONS), 'loss': {'small': ['bce'], 'full': ['bce', 'wgan', 'wgan-gp']}.get(size, ['bce', 'wgan'])},
                 evaluate={'metrics': ['fid', 'is', 'downstream'], 'num_samples': n, 'downstream_models': ['logreg', 'cnn'] if size == 'full' else ['logreg']},
                 runs_root=runs_root, results_root=results_root)
 

@@ -99,6 +99,8 @@ CASES = [
     ('train-unknown-dataset', ['train', '--preset', 'tiny', '--dataset', 'cifar-100', '--runs-root', '{root}'], "unknown data set 'cifar-100'", None),
     ('train-mode', ['train', '--preset', 'tiny', '--mode', 'private', '--runs-root', '{root}'], "'private'", None),
     ('train-wgan-gp-under-dp', ['train', '--preset', 'tiny', '--loss', 'wgan-gp', '--runs-root', '{root}'], 'wgan-gp', None),
+    ('train-functorch-wc', ['train', '--preset', 'tiny', '--grad-sample', 'functorch', '--dp-mode', 'wc', '--runs-root', '{root}'],
+     "grad_sample='functorch' needs dp_mode='gc'", None),
     ('train-runs-root-is-a-file', ['train', *TINY, '--runs-root', 'runs'], 'runs', runs_root_file),
     ('train-folder-broken-image', ['train', '--preset', 'tiny', '--dataset', 'folder:imgs', '--runs-root', '{root}'], 'bad.png is not an image',
      folder_with_broken_image),
