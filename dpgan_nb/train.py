@@ -329,21 +329,24 @@ class Trainer:
         real_per_sample = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
         fake_mean = lambda m: d_fake_loss(m(fake, yf), yf, c.loss).mean()
         if self.priv.ghost: return self.priv.step(lambda m: real_per_sample(m, x, ycond), fake_mean)  # ghost clipping: per-sample losses
-        if self.priv.functorch:  # exact per-sample gradients of the whole per-sample loss (WGAN-GP's penalty included)
-            f, per_record = self._exact_critic(x, y, real_per_sample); return self.priv.step(f, fake_mean, per_record)
+        if self.priv.functorch:  # exact per-sample gradients of the whole per-sample loss (WGAN-GP: the fakes' term and the penalty included)
+            f, per_record = self._exact_critic(x, y, real_per_sample)
+            return self.priv.step(f, None if c.loss == 'wgan-gp' else fake_mean, per_record)
         return self.priv.step(real_per_sample if c.dp_mode == 'is' else real_mean, fake_mean)
 
     def _exact_critic(self, x, y, real_per_sample):
-        """For `grad_sample='functorch'`: the per-sample critic loss and its per-record inputs. With 'wgan-gp', record i's
-        loss includes the penalty at x̂ᵢ = eᵢxᵢ + (1 - eᵢ)fᵢ, fᵢ a fake of xᵢ's class and eᵢ ~ U(0, 1), drawn for this step
-        independently of the private data, so the whole term is clipped."""
+        """For `grad_sample='functorch'`: the per-record critic loss and its per-record inputs. With 'wgan-gp', record i's
+        loss is the whole critic loss on its pair, D(fᵢ) - D(xᵢ) + λ(||∇D(x̂ᵢ)|| - 1)² at x̂ᵢ = eᵢxᵢ + (1 - eᵢ)fᵢ, with fᵢ a fake
+        of xᵢ's class and eᵢ ~ U(0, 1) drawn for this step independently of the private data; all of it is clipped
+        together (an unclipped fake term D(f) outweighs the clipped rest, and the critic drifts off)."""
         c = self.cfg
         if c.loss != 'wgan-gp' or len(x) == 0: return real_per_sample, ()
         z, _ = self.fake_inputs(len(x), self.step, 3); g = self._rng(self.step, 4)
         with torch.no_grad(): pair = self.G(z, y.to(self.g_dev) if self.G.cond != 'none' else None).to(self.d_dev)
         e = torch.rand(len(x), *[1] * (x.ndim - 1), generator=g).to(self.d_dev)
         def per(m, xb, yb, fb, eb):
-            return real_per_sample(m, xb, yb) + c.gp_weight * gradient_penalty(m, xb, fb, yb, eb, functional=True)
+            return (real_per_sample(m, xb, yb) + d_fake_loss(m(fb, yb), yb, c.loss)
+                    + c.gp_weight * gradient_penalty(m, xb, fb, yb, eb, functional=True))
         return per, (pair, e)
 
     def g_step(self, k:int=0)->float:
