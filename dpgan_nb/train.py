@@ -342,7 +342,11 @@ class Trainer:
         c = self.cfg
         if c.loss != 'wgan-gp' or len(x) == 0: return real_per_sample, ()
         z, _ = self.fake_inputs(len(x), self.step, 3); g = self._rng(self.step, 4)
+        # G in eval mode: fᵢ depends on (zᵢ, yᵢ) alone (train-mode BatchNorm would mix the batch's private labels into every
+        # fake, and its running statistics, released with G, would keep them), then back to training
+        was = self.G.training; self.G.eval()
         with torch.no_grad(): pair = self.G(z, y.to(self.g_dev) if self.G.cond != 'none' else None).to(self.d_dev)
+        self.G.train(was)
         e = torch.rand(len(x), *[1] * (x.ndim - 1), generator=g).to(self.d_dev)
         def per(m, xb, yb, fb, eb):
             return (real_per_sample(m, xb, yb) + d_fake_loss(m(fb, yb), yb, c.loss)
