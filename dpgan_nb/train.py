@@ -319,6 +319,9 @@ class Trainer:
         c, t = self.cfg, self.step
         x, y = self.priv.batch()
         x, y = x.to(self.d_dev), y.to(self.d_dev)
+        real_per_sample = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
+        if self.priv.functorch and c.loss == 'wgan-gp':  # the whole critic loss per record, its fake term included: no fake batch
+            f, per_record = self._exact_critic(x, y, real_per_sample); return self.priv.step(f, None, per_record)
         z, yf = self.fake_inputs(max(len(x), 1) if c.dp_mode == 'none' else c.batch_size, t, 1)
         with torch.no_grad(): fake = self.G(z, yf).to(self.d_dev)
         yf = self._dy(yf); ycond = y if self.G.cond != 'none' or self.D.cond == 'acgan' else None
@@ -326,21 +329,18 @@ class Trainer:
             l = d_real_loss(m(x, ycond), ycond, c.loss, c.label_smoothing).mean()
             if c.loss == 'wgan-gp': l = l + c.gp_weight * gradient_penalty(m, x, fake[:len(x)], ycond).mean()
             return l
-        real_per_sample = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
         fake_mean = lambda m: d_fake_loss(m(fake, yf), yf, c.loss).mean()
         if self.priv.ghost: return self.priv.step(lambda m: real_per_sample(m, x, ycond), fake_mean)  # ghost clipping: per-sample losses
-        if self.priv.functorch:  # exact per-sample gradients of the whole per-sample loss (WGAN-GP: the fakes' term and the penalty included)
-            f, per_record = self._exact_critic(x, y, real_per_sample)
-            return self.priv.step(f, None if c.loss == 'wgan-gp' else fake_mean, per_record)
+        if self.priv.functorch: return self.priv.step(real_per_sample, fake_mean)  # exact per-sample gradients of the real term
         return self.priv.step(real_per_sample if c.dp_mode == 'is' else real_mean, fake_mean)
 
     def _exact_critic(self, x, y, real_per_sample):
-        """For `grad_sample='functorch'`: the per-record critic loss and its per-record inputs. With 'wgan-gp', record i's
+        """For DP WGAN-GP (`grad_sample='functorch'`): the per-record critic loss and its per-record inputs. Record i's
         loss is the whole critic loss on its pair, D(fᵢ) - D(xᵢ) + λ(||∇D(x̂ᵢ)|| - 1)² at x̂ᵢ = eᵢxᵢ + (1 - eᵢ)fᵢ, with fᵢ a fake
         of xᵢ's class and eᵢ ~ U(0, 1) drawn for this step independently of the private data; all of it is clipped
         together (an unclipped fake term D(f) outweighs the clipped rest, and the critic drifts off)."""
         c = self.cfg
-        if c.loss != 'wgan-gp' or len(x) == 0: return real_per_sample, ()
+        if len(x) == 0: return real_per_sample, ()
         z, _ = self.fake_inputs(len(x), self.step, 3); g = self._rng(self.step, 4)
         # G in eval mode: fᵢ depends on (zᵢ, yᵢ) alone (train-mode BatchNorm would mix the batch's private labels into every
         # fake, and its running statistics, released with G, would keep them), then back to training
