@@ -71,7 +71,7 @@ def one(a, eps: float) -> dict:
     from dpgan_nb.core import read_json
     from dpgan_nb.train import TrainConfig, train, load_sampler, private_data
     from dpgan_nb.metrics import fit_classifier, accuracy, generator_scores
-    kw = dict(dataset=a.dataset, target_epsilon=eps, runs_root=a.runs_root, name=f'{a.dataset}_eps{eps:g}' + ('_quick' if a.quick else ''))
+    kw = dict(dataset=a.dataset, target_epsilon=eps, runs_root=a.runs_root, name=f'{a.dataset}_eps{eps:g}' + ('' if a.preset == 'fashion' else f'_{a.preset}') + ('_quick' if a.quick else ''))
     if a.epochs is not None: kw['epochs'] = a.epochs
     if a.batch is not None: kw['batch_size'] = a.batch; kw['name'] += f'_b{a.batch}'
     if a.set: kw.update(a.set); kw['name'] += '_' + '_'.join(f'{k}-{v}' for k, v in a.set.items())
@@ -84,17 +84,23 @@ def one(a, eps: float) -> dict:
     t1 = time.time(); syn = balanced_samples(s, a.n_syn, real_train.classes, seed=1)
     clf, info = fit_classifier(syn, None, epochs=a.classifier_epochs, seed=0)
     acc = accuracy(clf, test); t_acc = time.time() - t1
-    print(f"ε = {eps:g}: accuracy {100 * acc:.2f}% ({t_acc:.0f} s); FID next", flush=True)  # kept if the FID is interrupted
+    print(f"ε = {eps:g}: accuracy {100 * acc:.2f}% ({t_acc:.0f} s, {t_train:.0f} s training); FID next", flush=True)  # kept if the FID is interrupted
     t2 = time.time()
     backends = [b for b in a.backends.split(',') if b != 'inception-ts' or eps in a.inception_eps]
     fids = generator_scores(s.G, test, a.dataset, a.n_fid, seed=2, backends=backends)
+    # within-class variety: k-NN precision/recall (k = 3) of as many samples as the test set has images (at most n_fid),
+    # in the data set's classifier features; recall is what a generator that draws each class one way lacks
+    from dpgan_nb.metrics import feature_extractor, dataset_classifier, precision_recall
+    ext = feature_extractor('classifier', 'cpu', dataset_classifier(a.dataset, None)); n_pr = min(a.n_fid, len(test))
+    pr = precision_recall(ext(test.images[:n_pr]), ext(syn.images[:n_pr]), k=3)
     t_fid = time.time() - t2
     return dict(date=datetime.date.today().isoformat(), machine=f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})", commit=commit(),
                 dataset=a.dataset, n_private=len(real_train), public_data=False, epsilon_target=eps, epsilon=priv.get('epsilon'),
                 delta=priv.get('delta'), accountant=priv.get('accountant'), sigma=priv.get('noise_multiplier'), q=priv.get('sample_rate'),
                 steps=priv.get('steps'), preset=a.preset, settings=' '.join(f'{k}={v}' for k, v in a.set.items()), epochs=cfg.epochs, batch=cfg.batch_size, selection='last checkpoint',
                 n_syn=a.n_syn, classifier='SmallCNN', classifier_epochs=a.classifier_epochs, accuracy=100 * acc,
-                **{f'fid_{b}': fids.get(f'fid_{b}') for b in a.backends.split(',')}, n_test=len(test),
+                **{f'fid_{b}': fids.get(f'fid_{b}') for b in a.backends.split(',')},
+                precision_classifier=pr['precision'], recall_classifier=pr['recall'], n_pr=n_pr, n_test=len(test),
                 n_fid=a.n_fid, train_s=round(t_train), acc_s=round(t_acc), fid_s=round(t_fid), run_dir=str(tr.run_dir))
 
 
@@ -136,15 +142,21 @@ def main(argv=None):
     new = not Path(a.csv).exists()
     with open(a.csv, 'a', newline='') as f:
         w = csv.DictWriter(f, list(rows[0])); new and w.writeheader(); w.writerows(rows)
-    print(f"\n{'method':28} {'public':6} {'acc ε=1':>8} {'acc ε=10':>9} {'FID ε=10':>9}")
-    for m, pub, a1, a10, f10 in PUBLISHED:
-        print(f"{m + ' (published)':28} {'yes' if pub else 'no':6} {a1:8.1f} {a10:9.1f} {f10 if f10 is not None else '':>9}")
     ours = {r['epsilon_target']: r for r in rows}
-    fid10 = ours.get(10.0, {}).get('fid_inception-ts')
-    print(f"{'dpgan_nb (this run)':28} {'no':6} {ours.get(1.0, {}).get('accuracy', float('nan')):8.1f} "
-          f"{ours.get(10.0, {}).get('accuracy', float('nan')):9.1f} {f'{fid10:.1f}' if fid10 is not None else '':>9}")
-    print(f"source of the published rows: {SOURCE}; ours: {a.dataset}, {a.preset} preset {a.set or ''}, FID backend inception-ts, {a.n_fid} samples vs the test set;"
-          f" wrote {a.csv}")
+    if a.dataset == 'fashion-mnist':  # the published rows are Fashion-MNIST's
+        print(f"\n{'method':28} {'public':6} {'acc ε=1':>8} {'acc ε=10':>9} {'FID ε=10':>9}")
+        for m, pub, a1, a10, f10 in PUBLISHED:
+            print(f"{m + ' (published)':28} {'yes' if pub else 'no':6} {a1:8.1f} {a10:9.1f} {f10 if f10 is not None else '':>9}")
+        fid10 = ours.get(10.0, {}).get('fid_inception-ts')
+        print(f"{'dpgan_nb (this run)':28} {'no':6} {ours.get(1.0, {}).get('accuracy', float('nan')):8.1f} "
+              f"{ours.get(10.0, {}).get('accuracy', float('nan')):9.1f} {f'{fid10:.1f}' if fid10 is not None else '':>9}")
+        print(f"source of the published rows: {SOURCE}")
+    for r in rows:
+        fids = ', '.join(f"FID {b} {r[f'fid_{b}']:.1f}" for b in a.backends.split(',') if r.get(f'fid_{b}') is not None)
+        print(f"ours: {a.dataset}, {a.preset} preset {a.set or ''}, ε = {r['epsilon']:.3f}: accuracy {r['accuracy']:.1f}%, {fids} "
+              f"({r['n_fid']} samples vs the test set), k-NN precision {r['precision_classifier']:.3f} / recall {r['recall_classifier']:.3f} "
+              f"(k = 3, {r['n_pr']} each, classifier features), {r['train_s']} s training")
+    print(f"wrote {a.csv}")
 
 
 if __name__ == '__main__': main()

@@ -1,0 +1,36 @@
+"""The benchmark scripts (issue 16) run from a fresh clone as documented: smoke runs with tiny settings (numbers meaningless)."""
+import csv, os, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, DPGAN_NO_PROGRESS='1', PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
+
+
+def run(script, *args, cwd):
+    r = subprocess.run([sys.executable, str(ROOT/'benchmarks'/script), *map(str, args)], capture_output=True, text=True,
+                       env=ENV, cwd=cwd, timeout=900)
+    assert r.returncode == 0, f"{script} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r.stdout
+
+
+def test_utility_quick(tmp_path):
+    out = run('utility.py', '--dataset', 'mnist-5k', '--eps', '10', '--quick', '--backends', 'classifier', '--no-ceiling',
+              '--set', 'ms_weight=0.3', '--runs-root', tmp_path/'runs', '--csv', tmp_path/'u.csv', cwd=tmp_path)
+    rows = list(csv.DictReader(open(tmp_path/'u.csv')))
+    assert len(rows) == 1; r = rows[0]
+    assert r['dataset'] == 'mnist-5k' and r['settings'] == 'ms_weight=0.3' and r['selection'] == 'last checkpoint'
+    assert 0 < float(r['epsilon']) <= 10.0 + 1e-6 and float(r['delta']) == 1e-5 and r['accountant'] == 'rdp'
+    assert 0 <= float(r['accuracy']) <= 100 and float(r['fid_classifier']) > 0
+    assert 0 <= float(r['precision_classifier']) <= 1 and 0 <= float(r['recall_classifier']) <= 1 and int(r['n_pr']) == 500
+    assert 'fid_inception-ts' not in r  # not asked for (--backends classifier)
+    assert 'k-NN precision' in out and 'recall' in out and 'DPImageBench' not in out  # the published rows are Fashion-MNIST's only
+    assert (tmp_path/'runs'/'mnist-5k_eps10_quick_ms_weight-0.3'/'privacy.json').exists()
+
+
+def test_dp_throughput_tiny(tmp_path):
+    out = run('dp_throughput.py', '--archs', 'mlp', '--batches', '16', '--steps', '2', '--modes', 'none,gc,gc-functorch',
+              '--threads', '1', '--csv', tmp_path/'t.csv', cwd=tmp_path)
+    rows = list(csv.DictReader(open(tmp_path/'t.csv')))
+    assert [(r['d'], r['what'], r['dp_engine']) for r in rows] == [('mlp', w, m) for w in ('d_step', 'round') for m in ('gc', 'gc-functorch')]
+    assert all(float(r['nondp_s']) > 0 and float(r['dp_s']) > 0 and float(r['ratio']) > 0 for r in rows)
+    assert 'gc-functorch' in out and 'ratio' in out
