@@ -24,8 +24,8 @@ from .privacy import *
 __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'RELEASERS', 'SAMPLERS', 'TrainConfig',
            'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss',
            'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'deferred_interrupt', 'dist_info',
-           'init_distributed', 'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint',
-           'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
+           'init_distributed', 'public_start', 'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from',
+           'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
            'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy',
            'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'generator_spec_of', 'gan_from_spec',
            'load_sampler', 'class_indices']
@@ -44,6 +44,7 @@ class TrainConfig(Config):
     public_fraction:float|None = None # if set, train only on the private part of a public/private split (DPMI baselines)
     split_seed:int = 0                # seed of the public/private split
     train_on:str = 'private'          # 'private', or 'public': train on the public part (tuning runs that never see a private record)
+    init_from:str|None = None         # warm start: a run folder trained on public records only (train_on='public'); G and D start from its last checkpoint
     # model
     arch:str = 'dcgan'                # 'mlp', 'dcgan' or 'resnet'
     latent_dim:int = 64
@@ -267,6 +268,31 @@ def init_distributed()->tuple[int, int]:
     return dist_info()
 
 # %% ../nbs/04_train.ipynb #7dafab5c
+def public_start(run:str|Path, # a run folder trained with train_on='public'
+                 G:nn.Module, D:nn.Module, # the new run's models, loaded in place
+                 private:ImageDataset|None, # the new run's private training data (None: a public run, which may share records)
+                 dataset:str, data_root:str|None=None)->dict:
+    "Load G and D from `run`'s last checkpoint if `run` trained on public records only, none of them in `private`; what was loaded."
+    run = Path(run); f = run/'data.json'
+    if not f.exists(): raise FileNotFoundError(f"init_from {run} is not a finished run folder (no data.json)")
+    rec = read_json(f)
+    if rec.get('trained_on') != 'public' or not isinstance(rec.get('public'), dict):
+        raise ValueError(f"init_from {run} trained on its {rec.get('trained_on')!r} part: a private run may start only from a model trained "
+                         "on public records (train_on='public'); its weights would otherwise carry private records outside the accountant")
+    pub = rec['public']
+    if private is not None and (k := records_overlap(pub, data_record(private, dataset, data_root))):
+        raise ValueError(f"init_from {run} trained on {k} of this run's {len(private)} private records (another public/private split?): "
+                         "use a public run made with this run's dataset, public_fraction and split_seed")
+    ck = run/'checkpoints'/'last.pt'
+    if not ck.exists(): raise FileNotFoundError(f"init_from {run} has no checkpoints/last.pt to start from")
+    s = load_state(ck)
+    try: G.load_state_dict(s['G']); D.load_state_dict(s['D'])
+    except RuntimeError as e: raise ValueError(f"init_from {run} has other models than this run (arch, sizes, conditioning): {str(e)[:300]}") from e
+    return {'run': str(run), 'checkpoint_step': int(s['step']), 'public_records': pub['n'], 'public_index_sha256': pub['index_sha256'],
+            'overlap_with_private': 0 if private is not None else None,
+            'note': "G and D started from a model trained only on public records, none of them in this run's private part: that costs "
+                    "no ε, but the release depends on that public data (compare with methods that use public data)"}
+
 class Trainer:
     "A GAN whose discriminator learns through the privacy seam; see `train`."
     def __init__(self, cfg:TrainConfig, data:ImageDataset|None=None, run_dir:str|Path|None=None, callbacks:Sequence[Callback]=(),
@@ -284,6 +310,8 @@ class Trainer:
                                                                 self.n_classes if cond != 'none' else 0, cond, cfg.ngf, cfg.ndf, cfg.d_norm)
         if models is not None: check_dp_compatible(D)
         self.G.to(self.g_dev); D.to(self.d_dev)
+        self.init_info = (public_start(cfg.init_from, self.G, D, self.data if cfg.train_on == 'private' else None, cfg.dataset, cfg.data_root)
+                          if getattr(cfg, 'init_from', None) else None)
         self.budget = resolve_budget(cfg, len(self.data))
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.g_ema > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
@@ -572,7 +600,7 @@ class CheckpointCallback(Callback):
         save_checkpoint(tr, tr.run_dir/'checkpoints'/'last.pt')
         tuning = getattr(tr, 'tuning', None) or tuning_note(tr.cfg)
         write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning, planned_steps=tr.budget.steps, stop_reason=tr.stop_reason,
-                      trained_on=getattr(tr.cfg, 'train_on', 'private'))
+                      trained_on=getattr(tr.cfg, 'train_on', 'private'), **({'public_init': tr.init_info} if getattr(tr, 'init_info', None) else {}))
     def on_round(self, tr, logs):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
