@@ -27,6 +27,19 @@ def test_utility_quick(tmp_path):
     assert (tmp_path/'runs'/'mnist-5k_eps10_quick_ms_weight-0.3'/'privacy.json').exists()
 
 
+def test_utility_public_start(tmp_path):
+    "The warm-start lever: a non-DP run on the public part, then the DP run from it, its row saying public_data."
+    run('utility.py', '--dataset', 'mnist-5k', '--eps', '10', '--quick', '--backends', 'classifier', '--no-ceiling', '--n-syn', '500',
+        '--public-fraction', '0.5', '--runs-root', tmp_path/'runs', '--csv', tmp_path/'u.csv', cwd=tmp_path)
+    r = list(csv.DictReader(open(tmp_path/'u.csv')))[0]
+    assert r['public_data'] == 'True' and int(r['n_private']) == 2000
+    import json
+    run_dir = tmp_path/'runs'/'mnist-5k_eps10_quick_public0.5'
+    pi = json.loads((run_dir/'privacy.json').read_text())['public_init']
+    assert pi['run'] == str(tmp_path/'runs'/'mnist-5k_public0.5_nodp_quick') and pi['overlap_with_private'] == 0
+    assert json.loads((tmp_path/'runs'/'mnist-5k_public0.5_nodp_quick'/'data.json').read_text())['trained_on'] == 'public'
+
+
 def test_dp_throughput_tiny(tmp_path):
     out = run('dp_throughput.py', '--archs', 'mlp', '--batches', '16', '--steps', '2', '--modes', 'none,gc,gc-functorch',
               '--threads', '1', '--csv', tmp_path/'t.csv', cwd=tmp_path)
