@@ -3,7 +3,7 @@ train a classifier on them, test it on the real test set; FID in Inception featu
 
     python benchmarks/utility.py [--dataset fashion-mnist|mnist-5k] [--eps 1,10] [--preset fashion] [--epochs E] [--batch B]
                                  [--set loss=wgan-gp --set grad_sample=functorch ...] [--n-syn 60000] [--n-fid 10000] [--classifier-epochs 10] [--runs-root runs/bench_utility]
-                                 [--csv results/bench_utility.csv] [--quick]
+                                 [--csv results/bench_utility.csv] [--public-fraction F [--public-epochs E]] [--quick]
 
 Per ε (δ = 1e-5, the RDP accountant): `train(TrainConfig.preset(preset, dataset=..., target_epsilon=ε))` (resumes an
 unfinished run folder), then from the **last checkpoint** (no model selection: nothing is chosen by a score on the test
