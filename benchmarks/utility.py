@@ -131,7 +131,7 @@ def main(argv=None):
     ap.add_argument('--n-fid', type=int, default=10000); ap.add_argument('--classifier-epochs', type=int, default=10)
     ap.add_argument('--backends', default='inception-ts,classifier')
     ap.add_argument('--inception-eps', default='10', help="the ε at which the inception-ts FID is computed (the published FID is at "
-                    "ε = 10; on a CPU each 10k Inception features take ~20 core-minutes); 'all' for every ε")
+                    "ε = 10; on a CPU each 10k Inception features took ~47 minutes of one thread shared with other jobs, 2026-12-03); 'all' for every ε")
     ap.add_argument('--runs-root', default='runs/bench_utility'); ap.add_argument('--csv', default='results/bench_utility.csv')
     ap.add_argument('--no-ceiling', action='store_true', help='skip the real-data classifier')
     ap.add_argument('--ceiling-only', action='store_true', help='only the real-data classifier (no training, no rows)')
