@@ -66,14 +66,18 @@ def balanced_samples(sampler, n: int, classes, seed: int):
     return ImageDataset(xs.clamp(-1, 1), ys, list(classes), 'synthetic')
 
 
+def run_tags(a, settings: dict) -> tuple:
+    "The run-folder name's parts for the preset (none for 'fashion') and the --set settings."
+    return ('' if a.preset == 'fashion' else f'_{a.preset}'), ''.join(f'_{k}-{v}' for k, v in settings.items())
+
+
 def public_run(a) -> Path:
     "The warm start's public run (trained once, then reused): the preset and settings without DP on the public part, `--public-epochs` epochs."
     from dpgan_nb.train import TrainConfig, train
     st = {k: v for k, v in a.set.items() if k != 'grad_sample'}   # the engines are a DP matter
     kw = dict(dataset=a.dataset, runs_root=a.runs_root, public_fraction=a.public_fraction, train_on='public', dp_mode='none',
               target_epsilon=None, epochs=a.public_epochs, **st,
-              name=f'{a.dataset}_public{a.public_fraction:g}_nodp' + ('' if a.preset == 'fashion' else f'_{a.preset}')
-                   + ('_' + '_'.join(f'{k}-{v}' for k, v in st.items()) if st else '') + ('_quick' if a.quick else ''))
+              name=f'{a.dataset}_public{a.public_fraction:g}_nodp' + ''.join(run_tags(a, st)) + ('_quick' if a.quick else ''))
     if a.quick: kw.update(epochs=1.0, batch_size=128)
     t0 = time.time(); tr = train(TrainConfig.preset(a.preset, **kw) if a.preset else TrainConfig(**kw))
     print(f"public run {tr.run_dir}: {len(tr.data)} public records, {tr.step} non-private steps ({time.time() - t0:.0f} s)", flush=True)
@@ -85,10 +89,11 @@ def one(a, eps: float) -> dict:
     from dpgan_nb.core import read_json
     from dpgan_nb.train import TrainConfig, train, load_sampler, private_data
     from dpgan_nb.metrics import fit_classifier, accuracy, generator_scores
-    kw = dict(dataset=a.dataset, target_epsilon=eps, runs_root=a.runs_root, name=f'{a.dataset}_eps{eps:g}' + ('' if a.preset == 'fashion' else f'_{a.preset}') + ('_quick' if a.quick else ''))
+    preset_tag, settings_tag = run_tags(a, a.set)
+    kw = dict(dataset=a.dataset, target_epsilon=eps, runs_root=a.runs_root, name=f'{a.dataset}_eps{eps:g}' + preset_tag + ('_quick' if a.quick else ''))
     if a.epochs is not None: kw['epochs'] = a.epochs
     if a.batch is not None: kw['batch_size'] = a.batch; kw['name'] += f'_b{a.batch}'
-    if a.set: kw.update(a.set); kw['name'] += '_' + '_'.join(f'{k}-{v}' for k, v in a.set.items())
+    kw.update(a.set); kw['name'] += settings_tag
     if a.quick: kw.update(max_samples=2000, epochs=2.0, batch_size=128)
     if a.public_fraction is not None:   # the warm-start lever: a public/private split, G and D from a non-DP run on the public part
         kw.update(public_fraction=a.public_fraction, init_from=str(public_run(a)), name=kw['name'] + f'_public{a.public_fraction:g}')
