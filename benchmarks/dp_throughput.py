@@ -1,12 +1,13 @@
 """What DP costs in time: the library's private discriminator step against a non-private one, in one process.
 
     python benchmarks/dp_throughput.py [--archs dcgan,mlp,resnet] [--batches 128,512] [--steps 20] [--device cpu|cuda]
-                                       [--threads N] [--modes none,gc,gc-ghost,gc-functorch] [--loss bce|wgan-gp] [--csv results/dp_throughput.csv]
+                                       [--threads N] [--modes none,gc,gc-ghost,gc-functorch,gc-bk] [--loss bce|wgan-gp] [--csv results/dp_throughput.csv]
 
 For each discriminator (the `build_gan` defaults of `TrainConfig`, on the embedded mnist-5k) and each expected batch
 size B, `Trainer`s that differ only in the DP engine ('none'; 'gc': Opacus per-sample clipping at C = 1 with its hooks,
 which materialise per-sample gradients; 'gc-ghost': the same clipping by Opacus's ghost clipping, `grad_sample='ghost'`;
 'gc-functorch': exact per-sample gradients by torch.func, `grad_sample='functorch'`, the only engine for `--loss wgan-gp`;
+'gc-bk': book-keeping, `grad_sample='bk'` (per-sample norms and the clipped sum from one backward pass);
 each with Gaussian noise through the privacy seam, σ for ε = 10 over 20 epochs) take `--steps` timed steps after 3
 warm-up steps:
   - the discriminator step (`Trainer.d_step`: a Poisson batch of real images, as many fakes, one optimiser step),
@@ -39,7 +40,7 @@ class PeakRSS:
 
 
 def trainer(arch, batch, mode, device, data, loss='bce'):
-    "mode: 'none', 'gc' (Opacus's hooks: per-sample gradients), 'gc-ghost' (ghost clipping) or 'gc-functorch' (torch.func)."
+    "mode: 'none', 'gc' (Opacus's hooks: per-sample gradients), 'gc-ghost' (ghost clipping), 'gc-functorch' (torch.func) or 'gc-bk' (book-keeping)."
     from dpgan_nb.train import TrainConfig, Trainer
     dp_mode, _, gs = mode.partition('-')
     cfg = TrainConfig(arch=arch, batch_size=batch, epochs=20.0, dp_mode=dp_mode, target_epsilon=10.0 if dp_mode != 'none' else None,
@@ -82,7 +83,7 @@ def main(argv=None):
     ap.add_argument('--steps', type=int, default=20); ap.add_argument('--device', default='cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: as torch chooses)')
     ap.add_argument('--csv', default='results/dp_throughput.csv')
-    ap.add_argument('--modes', default='none,gc,gc-ghost', help="the first is the baseline: 'none', 'gc' (hooks), 'gc-ghost' (ghost clipping)")
+    ap.add_argument('--modes', default='none,gc,gc-ghost', help="the first is the baseline: 'none', 'gc' (hooks), 'gc-ghost' (ghost clipping), 'gc-functorch' (torch.func), 'gc-bk' (book-keeping)")
     ap.add_argument('--loss', default='bce', help="the GAN loss of every trainer: 'wgan-gp' needs DP modes 'gc-functorch' (the penalty "
                     "inside each record's clipped loss)")
     a = ap.parse_args(argv)

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from opacus import GradSampleModule
 from opacus.accountants import create_accountant
@@ -20,10 +21,10 @@ from opacus.validators import ModuleValidator
 
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
-           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'sample_rate', 'num_steps',
-           'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
+           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'BK_LAYERS', 'sample_rate',
+           'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
            'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'PoissonSampler', 'PrivateDiscriminator',
-           'per_sample_grads', 'immediate_sensitivity', 'make_private']
+           'per_sample_grads', 'immediate_sensitivity', 'make_private', 'bk_layers', 'bk_clipped_sum']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -228,7 +229,7 @@ class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
                  noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None,
-                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None, ghost=False, functorch=False):
+                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None, ghost=False, functorch=False, bk=False):
         self.module, self.optimizer, self.sampler, self.mode = module, optimizer, sampler, mode
         self.accountant, self.accountant_name = accountant, accountant_name
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
@@ -236,6 +237,7 @@ class PrivateDiscriminator:
         self.distributed, self.rng_mode, self.size_public = distributed, rng_mode, size_public
         self.ghost = ghost  # Opacus's ghost clipping: `real_loss_fn` returns per-sample losses
         self.functorch = functorch  # exact per-sample gradients by torch.func: `real_loss_fn(m, x, y, *per_sample)` per-sample losses
+        self.bk, self._bk_workspace = bk, {}  # book-keeping (`bk_clipped_sum`): `real_loss_fn` returns per-sample losses
         self.expected_batch_size = expected_batch_size or sampler.sample_rate * sampler.n  # B: what the summed gradient is divided by
         self.last_sensitivity, self._held_batch, self._batch_len = None, None, None
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
@@ -301,6 +303,7 @@ class PrivateDiscriminator:
         if self.mode == 'is': loss_r, stepped = self._is_step(real_loss_fn)
         elif self.mode in ('gc', 'wc') and self._batch_len == 0: loss_r, stepped = self._empty_step()
         elif self.functorch: loss_r = self._functorch_grads(real_loss_fn, per_sample); stepped = self.optimizer.pre_step()
+        elif self.bk: loss_r = self._bk_grads(real_loss_fn); stepped = self.optimizer.pre_step()
         else:
             loss_r = real_loss_fn(self.module)
             if self.ghost: loss_r = self._ghost_backward(loss_r)
@@ -331,6 +334,12 @@ class PrivateDiscriminator:
         g, losses = per_sample_grads(self.module, real_loss_fn, x, y, per_sample)
         for (k, p) in self.module.named_parameters():
             if p.requires_grad: p.grad_sample = g[k]
+        return losses.mean()
+
+    def _bk_grads(self, real_loss_fn):
+        "Book-keeping: the clipped sum Σᵢ cᵢ ∇lᵢ (`bk_clipped_sum`) into p.grad, where Opacus's ghost-clipping optimizer adds the noise; the mean loss."
+        sums, _, losses = bk_clipped_sum(self.module, real_loss_fn, self.max_grad_norm, self._bk_workspace)
+        for p, s in zip(self.params, sums): p.grad = s
         return losses.mean()
 
     def _reduce(self):
@@ -425,7 +434,7 @@ def _is_step(self, real_loss_fn):
 PrivateDiscriminator._is_step = _is_step
 
 # %% ../nbs/03_privacy.ipynb #e438b609
-GRAD_SAMPLES = ('hooks', 'ghost', 'functorch')  # how the per-sample gradients (or their norms) of gc are obtained
+GRAD_SAMPLES = ('hooks', 'ghost', 'functorch', 'bk')  # how the per-sample gradients (or their norms) of gc are obtained
 
 def make_private(module:nn.Module, # the discriminator (or any model that sees private data)
                  optimizer:torch.optim.Optimizer, # its optimizer
@@ -444,7 +453,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
                  reproducible:bool=False, # DEBUGGING ONLY: noise and sample seeded from `seed`; no guarantee against anyone with the seed
                  rate:float|None=None, # q fixed in advance, independent of the private set's size (default B / N: N treated as public)
-                 grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients), 'ghost' (ghost clipping: norms without them) or 'functorch' (torch.func: exact per-sample gradients of any loss, a gradient penalty included)
+                 grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients), 'ghost' (ghost clipping: norms without them), 'functorch' (torch.func: exact per-sample gradients of any loss, a gradient penalty included) or 'bk' (book-keeping: norms and the clipped sum from one backward pass)
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
     from opacus.optimizers import get_optimizer_class
@@ -455,9 +464,9 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     if distributed and mode == 'is': raise ValueError("dp_mode='is' does not run under torchrun; use 'gc' or 'wc'")
     if secure_rng and reproducible: raise ValueError("secure_rng and reproducible exclude each other")
     if grad_sample not in GRAD_SAMPLES: raise ValueError(f"grad_sample must be one of {', '.join(map(repr, GRAD_SAMPLES))}, got {grad_sample!r}")
-    ghost, functorch = grad_sample == 'ghost', grad_sample == 'functorch'
-    if ghost and (mode != 'gc' or clip_mode != 'constant' or distributed):
-        raise ValueError(f"grad_sample='ghost' (ghost clipping) runs with dp_mode='gc', clip_mode='constant' and one process; "
+    ghost, functorch, bk = grad_sample == 'ghost', grad_sample == 'functorch', grad_sample == 'bk'
+    if (ghost or bk) and (mode != 'gc' or clip_mode != 'constant' or distributed):
+        raise ValueError(f"grad_sample={grad_sample!r} ({'book-keeping' if bk else 'ghost clipping'}) runs with dp_mode='gc', clip_mode='constant' and one process; "
                          f"got dp_mode={mode!r}, clip_mode={clip_mode!r}{', torchrun' if distributed else ''}")
     if functorch and (mode != 'gc' or distributed):
         raise ValueError(f"grad_sample='functorch' runs with dp_mode='gc' and one process; got dp_mode={mode!r}{', torchrun' if distributed else ''}")
@@ -499,12 +508,153 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
             from opacus.grad_sample import GradSampleModuleFastGradientClipping
             gsm = GradSampleModuleFastGradientClipping(module, loss_reduction='mean', max_grad_norm=max_grad_norm, use_ghost_clipping=True)
         elif functorch: gsm = module  # no hooks: `per_sample_grads` fills p.grad_sample, Opacus's optimizer clips and noises as always
+        elif bk: bk_layers(module); gsm = module  # refuse now a layer book-keeping cannot follow; `bk_clipped_sum` puts Σᵢ cᵢ ∇lᵢ in p.grad
         else: gsm = GradSampleModule(module, loss_reduction='mean')
+        # bk: Opacus's ghost-clipping optimizer, which takes the clipped sum from p.grad and adds the noise and the step
         opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed,
-                                      grad_sample_mode='hooks' if functorch else grad_sample)
+                                      grad_sample_mode='hooks' if functorch else 'ghost' if bk else grad_sample)
         # Opacus's distributed optimizer: each rank clips its share, rank 0 adds the noise, gradients are summed
         dopt = opt_cls(optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, expected_batch_size=batch_size / world,
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
     dopt.attach_step_hook(acc.get_optimizer_hook_fn(sample_rate=sampler.sample_rate))
     return PrivateDiscriminator(gsm, dopt, sampler, mode, acc, accountant, dopt.noise_multiplier, max_grad_norm,
-                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, ghost=ghost, functorch=functorch, **common)
+                                weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, ghost=ghost, functorch=functorch, bk=bk, **common)
+
+# %% ../nbs/03_privacy.ipynb #aef252c4
+BK_LAYERS = (nn.Linear, nn.Conv2d, nn.Embedding, nn.GroupNorm, nn.LayerNorm)  # the layers grad_sample='bk' follows
+
+def bk_layers(module:nn.Module)->list:
+    "The layers of `module` that own trainable parameters, each checked for what book-keeping can follow (an error names the first that cannot)."
+    layers, seen = [], set()
+    for name, m in module.named_modules():
+        own = [(k, p) for k, p in m.named_parameters(recurse=False) if p.requires_grad]
+        if not own: continue
+        why = None
+        if not isinstance(m, BK_LAYERS): why = f"{type(m).__name__} is not one of {', '.join(c.__name__ for c in BK_LAYERS)}"
+        elif any(k not in ('weight', 'bias') for k, _ in own): why = f"it has parameters other than weight and bias ({', '.join(k for k, _ in own)})"
+        elif isinstance(m, nn.Conv2d) and (m.groups != 1 or m.padding_mode != 'zeros' or isinstance(m.padding, str)):
+            why = "a Conv2d with groups, a padding mode other than zeros, or string padding"
+        elif isinstance(m, nn.Embedding) and (m.max_norm is not None or m.scale_grad_by_freq or m.sparse):
+            why = "an Embedding with max_norm, scale_grad_by_freq or sparse gradients"
+        elif any(id(p) in seen for _, p in own): why = "it shares a parameter with another layer"
+        if why: raise ValueError(f"grad_sample='bk' cannot follow layer {name or type(m).__name__!r}: {why}; use grad_sample='hooks' or 'functorch'")
+        seen.update(id(p) for _, p in own); layers.append(m)
+    return layers
+
+def _buffer(ws:dict, key, shape, like:torch.Tensor)->torch.Tensor:
+    "A tensor of `shape` carved from a buffer kept in `ws` across steps: large fresh CPU allocations cost page faults every step."
+    n = math.prod(shape); b = ws.get(key)
+    if b is None or b.numel() < n or b.dtype != like.dtype or b.device != like.device:
+        b = ws[key] = torch.empty(int(n * 1.25) + 1, dtype=like.dtype, device=like.device)  # room for larger Poisson batches
+    return b[:n].view(shape)
+
+def _patches(m:nn.Conv2d, a:torch.Tensor, ws:dict)->torch.Tensor:
+    "A Conv2d's input patches, (B, T, kh·kw·C) in (kh, kw, C) order, gathered channels-last into reused buffers."
+    B, C, H, W = a.shape; (kh, kw), (sh, sw), (dh, dw), (ph, pw) = m.kernel_size, m.stride, m.dilation, m.padding
+    Ho, Wo = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    xp = _buffer(ws, (id(m), 'pad'), (B, H + 2 * ph, W + 2 * pw, C), a)
+    if ph: xp[:, :ph].zero_(); xp[:, ph + H:].zero_()
+    if pw: xp[:, :, :pw].zero_(); xp[:, :, pw + W:].zero_()
+    xp[:, ph:ph + H, pw:pw + W].copy_(a.permute(0, 2, 3, 1))
+    s = xp.stride()
+    win = xp.as_strided((B, Ho, Wo, kh, kw, C), (s[0], sh * s[1], sw * s[2], dh * s[1], dw * s[2], s[3]))
+    A = _buffer(ws, (id(m), 'patches'), (B, Ho, Wo, kh, kw, C), a); A.copy_(win)
+    return A.view(B, Ho * Wo, kh * kw * C)
+
+def _weight_norm2(A:torch.Tensor, G:torch.Tensor)->tuple:
+    """Each sample's ||A_iᵀ G_i||² for inputs A (B, T, p) and output gradients G (B, T, d): the ghost norm
+    Σ (A_i A_iᵀ) ⊙ (G_i G_iᵀ) when 2T² < p·d (nothing of size p·d is formed), else from the per-sample gradients
+    G_iᵀ A_i (B, d, p), which are then returned for the clipped sum."""
+    B, T, p = A.shape; d = G.shape[-1]
+    if T == 1: return A.pow(2).sum((1, 2)) * G.pow(2).sum((1, 2)), None
+    if 2 * T * T < p * d: return (torch.bmm(A, A.transpose(1, 2)) * torch.bmm(G, G.transpose(1, 2))).sum((1, 2)), None
+    gs = torch.bmm(G.transpose(1, 2), A)
+    return gs.pow(2).sum((1, 2)), gs
+
+class _Recorder:
+    "Forward hooks that keep each layer's input and output (for the output's gradient) during one forward pass."
+    def __init__(self, layers): self.layers, self.records, self._h = layers, {}, []
+    def __enter__(self):
+        self.records = {}
+        def keep(m, inp, out):
+            if m in self.records:
+                raise ValueError(f"grad_sample='bk': layer {type(m).__name__} ran twice in one forward pass; use grad_sample='hooks' or 'functorch'")
+            self.records[m] = (inp[0].detach(), out, out._version)
+        self._h = [m.register_forward_hook(keep) for m in self.layers]; return self
+    def __exit__(self, *exc):
+        for h in self._h: h.remove()
+        self._h = []
+
+def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); its layers pass `bk_layers`
+                   loss_fn:Callable, # module -> per-sample losses (B,)
+                   max_grad_norm:float, # C
+                   workspace:dict|None=None, # buffers reused across steps (the engine keeps one)
+                  )->tuple:
+    """Book-keeping (Bu et al. 2023): one forward pass and one backward pass to the layers' outputs give every sample's
+    gradient norm (ghost norms where cheaper) and the clipped sum Σᵢ cᵢ ∇lᵢ, cᵢ = min(1, C / (‖∇lᵢ‖ + 10⁻⁶)), per
+    trainable parameter; returns (the sums in `module.parameters()` order, the norms, the losses)."""
+    ws = {} if workspace is None else workspace
+    rec = _Recorder(bk_layers(module))
+    with rec: losses = loss_fn(module)
+    if losses.dim() != 1:
+        raise ValueError(f"grad_sample='bk' needs the per-sample losses (shape (B,)) from real_loss_fn, got shape {tuple(losses.shape)}")
+    ran = [m for m in rec.layers if m in rec.records]
+    for m in ran:
+        if rec.records[m][1]._version != rec.records[m][2]:
+            raise ValueError(f"grad_sample='bk': the output of layer {type(m).__name__} was changed in place (an inplace activation?); "
+                             "use inplace=False or grad_sample='hooks'")
+    gouts = dict(zip(ran, torch.autograd.grad(losses.sum(), [rec.records[m][1] for m in ran], allow_unused=True)))
+    trainable = lambda t: t is not None and t.requires_grad
+    sq, keep = torch.zeros(len(losses), dtype=losses.dtype, device=losses.device), {}
+    for m in ran:  # pass 1: each sample's squared gradient norm, layer by layer
+        a, g = rec.records[m][0], gouts[m]
+        if g is None: continue
+        tw, tb = trainable(getattr(m, 'weight', None)), trainable(getattr(m, 'bias', None))
+        if isinstance(m, nn.Linear):
+            A, G = a.reshape(len(a), -1, a.shape[-1]), g.reshape(len(g), -1, g.shape[-1])
+            if tw: n2, gs = _weight_norm2(A, G); sq += n2; keep[m] = gs
+            if tb: sq += G.sum(1).pow(2).sum(1)
+        elif isinstance(m, nn.Conv2d):
+            G = g.flatten(2)
+            if tw: n2, gs = _weight_norm2(_patches(m, a, ws), G.transpose(1, 2)); sq += n2; keep[m] = gs
+            if tb: sq += G.sum(2).pow(2).sum(1)
+        elif isinstance(m, nn.Embedding):  # rows of one sample that share an index add up
+            idx = a.reshape(len(a), -1); G = g.reshape(len(g), idx.shape[1], -1)
+            if m.padding_idx is not None: G = G * (idx != m.padding_idx).unsqueeze(-1)
+            same = (idx[:, :, None] == idx[:, None, :]).to(G.dtype)
+            sq += (same * torch.bmm(G, G.transpose(1, 2))).sum((1, 2)); keep[m] = (idx, G)
+        else:  # GroupNorm, LayerNorm: small per-sample affine gradients, formed
+            if isinstance(m, nn.GroupNorm): xh, dims = F.group_norm(a, m.num_groups, eps=m.eps), tuple(range(2, a.dim()))
+            else: xh, dims = F.layer_norm(a, m.normalized_shape, eps=m.eps), tuple(range(1, a.dim() - len(m.normalized_shape)))
+            gw, gb = ((g * xh).sum(dims), g.sum(dims)) if dims else (g * xh, g)
+            if tw: sq += gw.flatten(1).pow(2).sum(1)
+            if tb: sq += gb.flatten(1).pow(2).sum(1)
+            keep[m] = (gw, gb)
+    norms = sq.sqrt()
+    c = (max_grad_norm / (norms + 1e-6)).clamp(max=1.0)  # Opacus's clip factor
+    sums = {}
+    for m in ran:  # pass 2: Σᵢ cᵢ ∇lᵢ per parameter, by the layer's own gradient kernels where nothing was formed
+        a, g = rec.records[m][0], gouts[m]
+        if g is None: continue
+        w, b = getattr(m, 'weight', None), getattr(m, 'bias', None)
+        cg = lambda: g * c.view(-1, *[1] * (g.dim() - 1))  # the output gradients, each sample's scaled by its clip factor
+        if isinstance(m, nn.Linear):
+            if trainable(w): sums[w] = (torch.einsum('b,bdp->dp', c, keep[m]) if keep[m] is not None
+                                        else cg().reshape(-1, g.shape[-1]).T @ a.reshape(-1, a.shape[-1]))
+            if trainable(b): sums[b] = g.reshape(len(g), -1, g.shape[-1]).sum(1).T @ c
+        elif isinstance(m, nn.Conv2d):
+            if trainable(w):
+                gs = keep[m]; kh, kw = m.kernel_size
+                sums[w] = (torch.nn.grad.conv2d_weight(a, w.shape, cg(), m.stride, m.padding, m.dilation, m.groups) if gs is None else
+                           torch.einsum('b,bdp->dp', c, gs).view(w.shape[0], kh, kw, w.shape[1]).permute(0, 3, 1, 2).contiguous())
+            if trainable(b): sums[b] = g.flatten(2).sum(2).T @ c
+        elif isinstance(m, nn.Embedding):
+            idx, G = keep[m]
+            sums[w] = torch.zeros_like(w).index_add_(0, idx.flatten(), (G * c.view(-1, 1, 1)).flatten(0, 1))
+        else:
+            gw, gb = keep[m]
+            if trainable(w): sums[w] = torch.einsum('b,b...->...', c, gw).reshape(w.shape)
+            if trainable(b): sums[b] = torch.einsum('b,b...->...', c, gb).reshape(b.shape)
+    params = [p for p in module.parameters() if p.requires_grad]
+    return [sums.get(p, torch.zeros_like(p)) for p in params], norms, losses.detach()
+

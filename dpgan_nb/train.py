@@ -68,7 +68,7 @@ class TrainConfig(Config):
     sample_rate:float|None = None     # q fixed in advance from a public bound on N (T = epochs / q); None: q = B / N, N treated as public
     max_grad_norm:float = 1.0
     clip_mode:str = 'constant'        # 'constant' or 'adaptive'
-    grad_sample:str = 'hooks'         # gc: 'hooks' (per-sample gradients), 'ghost' (Opacus ghost clipping: same clip, no per-sample Linear gradients) or 'functorch' (torch.func: any per-sample loss, WGAN-GP's penalty included)
+    grad_sample:str = 'hooks'         # gc: 'hooks' (per-sample gradients), 'ghost' (Opacus ghost clipping: same clip, no per-sample Linear gradients), 'functorch' (torch.func: any per-sample loss, WGAN-GP's penalty included) or 'bk' (book-keeping: same clip, one backward pass, no per-sample gradients of large layers)
     accountant:str = 'rdp'            # 'rdp' or 'prv'
     weight_clip:float = 0.01          # wc mode
     is_per_parameter:bool = False     # is mode
@@ -120,8 +120,8 @@ class TrainConfig(Config):
             raise ValueError(f"cond must be 'cgan', 'acgan' or 'wcgan', got {self.cond!r}")
         if self.grad_sample not in GRAD_SAMPLES: raise ValueError(f"grad_sample must be one of {', '.join(map(repr, GRAD_SAMPLES))}, got {self.grad_sample!r}")
         if self.grad_sample == 'functorch' and self.dp_mode != 'gc': raise ValueError(f"grad_sample='functorch' needs dp_mode='gc', got {self.dp_mode!r}")
-        if self.grad_sample == 'ghost' and (self.dp_mode != 'gc' or self.clip_mode != 'constant'):
-            raise ValueError(f"grad_sample='ghost' needs dp_mode='gc' and clip_mode='constant', got {self.dp_mode!r}, {self.clip_mode!r}")
+        if self.grad_sample in ('ghost', 'bk') and (self.dp_mode != 'gc' or self.clip_mode != 'constant'):
+            raise ValueError(f"grad_sample={self.grad_sample!r} needs dp_mode='gc' and clip_mode='constant', got {self.dp_mode!r}, {self.clip_mode!r}")
         if self.train_on not in ('private', 'public'): raise ValueError(f"train_on must be 'private' or 'public', got {self.train_on!r}")
         if self.accountant not in ACCOUNTANTS: raise ValueError(f"unknown accountant {self.accountant!r}; known: {', '.join(ACCOUNTANTS)}")
         if self.train_on == 'public' and self.public_fraction is None:
@@ -358,7 +358,7 @@ class Trainer:
             if c.loss == 'wgan-gp': l = l + c.gp_weight * gradient_penalty(m, x, fake[:len(x)], ycond).mean()
             return l
         fake_mean = lambda m: d_fake_loss(m(fake, yf), yf, c.loss).mean()
-        if self.priv.ghost: return self.priv.step(lambda m: real_per_sample(m, x, ycond), fake_mean)  # ghost clipping: per-sample losses
+        if self.priv.ghost or self.priv.bk: return self.priv.step(lambda m: real_per_sample(m, x, ycond), fake_mean)  # per-sample losses
         if self.priv.functorch: return self.priv.step(real_per_sample, fake_mean)  # exact per-sample gradients of the real term
         return self.priv.step(real_per_sample if c.dp_mode == 'is' else real_mean, fake_mean)
 

@@ -41,9 +41,9 @@ def test_utility_public_start(tmp_path):
 
 
 def test_dp_throughput_tiny(tmp_path):
-    out = run('dp_throughput.py', '--archs', 'mlp', '--batches', '16', '--steps', '2', '--modes', 'none,gc,gc-functorch',
+    out = run('dp_throughput.py', '--archs', 'mlp', '--batches', '16', '--steps', '2', '--modes', 'none,gc,gc-functorch,gc-bk',
               '--threads', '1', '--csv', tmp_path/'t.csv', cwd=tmp_path)
     rows = list(csv.DictReader(open(tmp_path/'t.csv')))
-    assert [(r['d'], r['what'], r['dp_engine']) for r in rows] == [('mlp', w, m) for w in ('d_step', 'round') for m in ('gc', 'gc-functorch')]
+    assert [(r['d'], r['what'], r['dp_engine']) for r in rows] == [('mlp', w, m) for w in ('d_step', 'round') for m in ('gc', 'gc-functorch', 'gc-bk')]
     assert all(float(r['nondp_s']) > 0 and float(r['dp_s']) > 0 and float(r['ratio']) > 0 for r in rows)
-    assert 'gc-functorch' in out and 'ratio' in out
+    assert 'gc-functorch' in out and 'gc-bk' in out and 'ratio' in out
