@@ -21,10 +21,11 @@ from opacus.validators import ModuleValidator
 
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
-           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'BK_LAYERS', 'sample_rate',
-           'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
-           'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'PoissonSampler', 'PrivateDiscriminator',
-           'per_sample_grads', 'immediate_sensitivity', 'make_private', 'bk_layers', 'bk_clipped_sum']
+           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'BK_LAYERS', 'BK_FORM_BYTES',
+           'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport',
+           'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'PoissonSampler',
+           'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'make_private', 'bk_layers',
+           'bk_clipped_sum']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -561,15 +562,20 @@ def _patches(m:nn.Conv2d, a:torch.Tensor, ws:dict)->torch.Tensor:
     A = _buffer(ws, (id(m), 'patches'), (B, Ho, Wo, kh, kw, C), a); A.copy_(win)
     return A.view(B, Ho * Wo, kh * kw * C)
 
-def _weight_norm2(A:torch.Tensor, G:torch.Tensor)->tuple:
-    """Each sample's ||A_iᵀ G_i||² for inputs A (B, T, p) and output gradients G (B, T, d): the ghost norm
-    Σ (A_i A_iᵀ) ⊙ (G_i G_iᵀ) when 2T² < p·d (nothing of size p·d is formed), else from the per-sample gradients
-    G_iᵀ A_i (B, d, p), which are then returned for the clipped sum."""
+BK_FORM_BYTES = 256 * 2**20  # a layer's per-sample gradients are formed (in a buffer reused across steps) when they fit in this
+
+def _weight_norm2(A:torch.Tensor, G:torch.Tensor, ws:dict|None=None, key=None)->tuple:
+    """Each sample's ||A_iᵀ G_i||² for inputs A (B, T, p) and output gradients G (B, T, d), and the per-sample gradients
+    G_iᵀ A_i (B, d, p) if they were formed: for T = 1 the rank-one norm ||a_i||² ||g_i||²; else formed when they fit in
+    `BK_FORM_BYTES` (one batched product; then the clipped sum is one matrix-vector product); else the ghost norm
+    Σ (A_i A_iᵀ) ⊙ (G_i G_iᵀ) by two T×T Gram matrices, and nothing of size p·d is formed."""
     B, T, p = A.shape; d = G.shape[-1]
     if T == 1: return A.pow(2).sum((1, 2)) * G.pow(2).sum((1, 2)), None
-    if 2 * T * T < p * d: return (torch.bmm(A, A.transpose(1, 2)) * torch.bmm(G, G.transpose(1, 2))).sum((1, 2)), None
-    gs = torch.bmm(G.transpose(1, 2), A)
-    return gs.pow(2).sum((1, 2)), gs
+    if B * p * d * A.element_size() <= BK_FORM_BYTES:
+        out = _buffer(ws, key, (B, d, p), A) if ws is not None else None
+        gs = torch.bmm(G.transpose(1, 2), A, out=out)
+        return torch.linalg.vector_norm(gs.view(B, -1), dim=1).pow(2), gs
+    return (torch.bmm(A, A.transpose(1, 2)) * torch.bmm(G, G.transpose(1, 2))).sum((1, 2)), None
 
 class _Recorder:
     "Forward hooks that keep each layer's input and output (for the output's gradient) during one forward pass."
@@ -612,11 +618,11 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
         tw, tb = trainable(getattr(m, 'weight', None)), trainable(getattr(m, 'bias', None))
         if isinstance(m, nn.Linear):
             A, G = a.reshape(len(a), -1, a.shape[-1]), g.reshape(len(g), -1, g.shape[-1])
-            if tw: n2, gs = _weight_norm2(A, G); sq += n2; keep[m] = gs
+            if tw: n2, gs = _weight_norm2(A, G, ws, (id(m), 'grads')); sq += n2; keep[m] = gs
             if tb: sq += G.sum(1).pow(2).sum(1)
         elif isinstance(m, nn.Conv2d):
             G = g.flatten(2)
-            if tw: n2, gs = _weight_norm2(_patches(m, a, ws), G.transpose(1, 2)); sq += n2; keep[m] = gs
+            if tw: n2, gs = _weight_norm2(_patches(m, a, ws), G.transpose(1, 2), ws, (id(m), 'grads')); sq += n2; keep[m] = gs
             if tb: sq += G.sum(2).pow(2).sum(1)
         elif isinstance(m, nn.Embedding):  # rows of one sample that share an index add up
             idx = a.reshape(len(a), -1); G = g.reshape(len(g), idx.shape[1], -1)
@@ -639,14 +645,14 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
         w, b = getattr(m, 'weight', None), getattr(m, 'bias', None)
         cg = lambda: g * c.view(-1, *[1] * (g.dim() - 1))  # the output gradients, each sample's scaled by its clip factor
         if isinstance(m, nn.Linear):
-            if trainable(w): sums[w] = (torch.einsum('b,bdp->dp', c, keep[m]) if keep[m] is not None
+            if trainable(w): sums[w] = ((c @ keep[m].flatten(1)).view_as(w) if keep[m] is not None
                                         else cg().reshape(-1, g.shape[-1]).T @ a.reshape(-1, a.shape[-1]))
             if trainable(b): sums[b] = g.reshape(len(g), -1, g.shape[-1]).sum(1).T @ c
         elif isinstance(m, nn.Conv2d):
             if trainable(w):
                 gs = keep[m]; kh, kw = m.kernel_size
                 sums[w] = (torch.nn.grad.conv2d_weight(a, w.shape, cg(), m.stride, m.padding, m.dilation, m.groups) if gs is None else
-                           torch.einsum('b,bdp->dp', c, gs).view(w.shape[0], kh, kw, w.shape[1]).permute(0, 3, 1, 2).contiguous())
+                           (c @ gs.flatten(1)).view(w.shape[0], kh, kw, w.shape[1]).permute(0, 3, 1, 2).contiguous())
             if trainable(b): sums[b] = g.flatten(2).sum(2).T @ c
         elif isinstance(m, nn.Embedding):
             idx, G = keep[m]
