@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'NORMS', 'CONDITIONS', 'ARCHS', 'get_activation', 'get_norm', 'GANModule', 'Generator', 'Discriminator',
-           'init_weights', 'MLPGenerator', 'MLPDiscriminator', 'conv_plan', 'DCGANGenerator', 'DCGANDiscriminator',
-           'UpBlock', 'DownBlock', 'ResNetGenerator', 'ResNetDiscriminator', 'check_dp_compatible', 'build_gan',
-           'count_params']
+__all__ = ['ACTIVATIONS', 'NORMS', 'CONDITIONS', 'UPSAMPLES', 'ARCHS', 'get_activation', 'get_norm', 'GANModule', 'Generator',
+           'Discriminator', 'init_weights', 'MLPGenerator', 'MLPDiscriminator', 'conv_plan', 'DCGANGenerator',
+           'DCGANDiscriminator', 'UpBlock', 'DownBlock', 'ResNetGenerator', 'ResNetDiscriminator',
+           'check_dp_compatible', 'build_gan', 'count_params']
 
 # %% ../nbs/02_models.ipynb #cbedeb30
 _ACTIVATIONS = {'relu': (nn.ReLU, {}), 'leaky_relu': (nn.LeakyReLU, {'negative_slope': 0.2}), 'elu': (nn.ELU, {}),
@@ -177,6 +177,7 @@ class MLPDiscriminator(Discriminator):
 
 # %% ../nbs/02_models.ipynb #739775b5
 _PLANS = {28: (7, 2), 32: (4, 3), 64: (4, 4)}  # image side -> (side of the smallest feature map, number of 2× stages)
+UPSAMPLES = ('transpose', 'nearest')  # how a DCGAN generator doubles its side
 
 def conv_plan(img_shape:Sequence[int], # (C, S, S)
               family:str='conv', # the model family, for the error message
@@ -188,7 +189,7 @@ def conv_plan(img_shape:Sequence[int], # (C, S, S)
     return _PLANS[img_shape[1]]
 
 class DCGANGenerator(Generator):
-    "DCGAN generator: linear stem to the smallest map, then strided transposed convolutions up to `img_shape`."
+    "DCGAN generator: linear stem to the smallest map, then 2× stages up to `img_shape` (strided transposed convolutions, or nearest-neighbour upsampling and a 3×3 convolution)."
     def __init__(self, latent_dim:int=100, # size of z
                  img_shape:Sequence[int]=(1, 28, 28), # (C, S, S) with S in 28, 32, 64
                  ngf:int=64, # channels of the last hidden feature map
@@ -196,13 +197,17 @@ class DCGANGenerator(Generator):
                  n_classes:int=0, # number of classes (needed unless cond='none')
                  cond:str='none', # one of `CONDITIONS`
                  norm:str='batch', # one of `NORMS`
+                 upsample:str='transpose', # 'transpose' (4×4 stride-2 transposed convolutions) or 'nearest' (upsample, then conv 3×3: no checkerboard)
                 ):
         super().__init__(latent_dim, img_shape, n_classes, cond)
         s, k = conv_plan(img_shape, 'DCGAN')
+        if upsample not in UPSAMPLES: raise ValueError(f"upsample must be one of {', '.join(map(repr, UPSAMPLES))}, got {upsample!r}")
+        up = ((lambda a, b: [nn.ConvTranspose2d(a, b, 4, 2, 1)]) if upsample == 'transpose' else
+              (lambda a, b: [nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(a, b, 3, 1, 1)]))
         ch = [ngf * 2**i for i in reversed(range(k))]
         layers = [*self.stem(ch[0], s), get_norm(norm, ch[0]), get_activation(activation)]
-        for a, b in zip(ch, ch[1:]): layers += [nn.ConvTranspose2d(a, b, 4, 2, 1), get_norm(norm, b), get_activation(activation)]
-        self.net = nn.Sequential(*layers, nn.ConvTranspose2d(ch[-1], self.img_shape[0], 4, 2, 1), nn.Tanh())
+        for a, b in zip(ch, ch[1:]): layers += [*up(a, b), get_norm(norm, b), get_activation(activation)]
+        self.net = nn.Sequential(*layers, *up(ch[-1], self.img_shape[0]), nn.Tanh())
         init_weights(self)
 
 class DCGANDiscriminator(Discriminator):

@@ -33,6 +33,8 @@ __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', '
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
 
+def _g_upsample_kw(mode:str)->dict: return {} if mode == 'transpose' else {'g_upsample': mode}  # only DCGAN generators take it
+
 @dataclass
 class TrainConfig(Config):
     "Settings of one GAN training run."
@@ -53,6 +55,7 @@ class TrainConfig(Config):
     g_activation:str|None = None      # None: the family's default
     d_activation:str|None = None
     d_norm:str|None = None            # 'group', 'layer' or 'none'
+    g_upsample:str = 'transpose'      # DCGAN generator: 'transpose' (strided transposed convolutions) or 'nearest' (upsample + conv 3×3, no checkerboard)
     conditional:bool = True           # label-conditioned G and D (with `cond`)
     cond:str = 'cgan'                 # with conditional: 'cgan', 'acgan' or 'wcgan'
     loss:str = 'bce'                  # 'bce', 'wgan', 'wgan-gp' (under DP only with grad_sample='functorch') or 'hinge'
@@ -107,6 +110,8 @@ class TrainConfig(Config):
     def __post_init__(self):
         self.dp_mode = canonical_mode(self.dp_mode)
         if self.loss not in LOSSES: raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
+        if self.g_upsample not in UPSAMPLES: raise ValueError(f"g_upsample must be one of {', '.join(map(repr, UPSAMPLES))}, got {self.g_upsample!r}")
+        if self.g_upsample != 'transpose' and self.arch != 'dcgan': raise ValueError(f"g_upsample={self.g_upsample!r} is a DCGAN generator option; arch is {self.arch!r}")
         if self.dp_mode != 'none' and self.loss == 'wgan-gp' and self.grad_sample != 'functorch':
             raise ValueError(f"loss 'wgan-gp' is refused under DP with grad_sample={self.grad_sample!r}: its gradient penalty "
                              "differentiates the critic at interpolations of real (private) and fake images, which Opacus's "
@@ -307,7 +312,8 @@ class Trainer:
         self.n_classes = self.data.num_classes
         cond = cfg.cond if cfg.conditional else 'none'
         self.G, D = models if models is not None else build_gan(cfg.arch, self.data.image_shape, cfg.latent_dim, cfg.g_activation, cfg.d_activation,
-                                                                self.n_classes if cond != 'none' else 0, cond, cfg.ngf, cfg.ndf, cfg.d_norm)
+                                                                self.n_classes if cond != 'none' else 0, cond, cfg.ngf, cfg.ndf, cfg.d_norm,
+                                                                **_g_upsample_kw(cfg.g_upsample))
         if models is not None: check_dp_compatible(D)
         self.G.to(self.g_dev); D.to(self.d_dev)
         self.init_info = (public_start(cfg.init_from, self.G, D, self.data if cfg.train_on == 'private' else None, cfg.dataset, cfg.data_root)
@@ -537,7 +543,7 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     torch.set_rng_state(s['torch_rng']); n = s['np_rng']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
     return tr
 
-_SPEC_FIELDS = ('arch', 'latent_dim', 'ngf', 'ndf', 'g_activation', 'd_activation', 'd_norm')
+_SPEC_FIELDS = ('arch', 'latent_dim', 'ngf', 'ndf', 'g_activation', 'd_activation', 'd_norm', 'g_upsample')
 
 def generator_spec(tr:Trainer)->dict:
     "What building the generator again needs, and nothing about the data but its shape and class names."
@@ -800,7 +806,8 @@ def generator_spec_of(path:Path)->dict:
 def gan_from_spec(s:dict)->tuple[nn.Module, nn.Module]:
     "(G, D) of the architecture a `generator_spec` describes, untrained."
     return build_gan(s['arch'], s['image_shape'], s['latent_dim'], s['g_activation'], s['d_activation'],
-                     len(s['classes']) if s['cond'] != 'none' else 0, s['cond'], s['ngf'], s['ndf'], s['d_norm'])
+                     len(s['classes']) if s['cond'] != 'none' else 0, s['cond'], s['ngf'], s['ndf'], s['d_norm'],
+                     **_g_upsample_kw(s.get('g_upsample', 'transpose')))  # specs written before g_upsample: transposed convolutions
 
 @register_sampler('train')
 def _train_sampler(path:Path, device='cpu')->GeneratorSampler:
