@@ -21,9 +21,9 @@ from .models import *
 from .privacy import *
 
 # %% auto #0
-__all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'RELEASERS', 'SAMPLERS', 'TrainConfig',
-           'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss',
-           'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'deferred_interrupt', 'dist_info',
+__all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'RELEASERS', 'SAMPLERS', 'grad_sample_engine',
+           'TrainConfig', 'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss',
+           'd_fake_loss', 'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'deferred_interrupt', 'dist_info',
            'init_distributed', 'public_start', 'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from',
            'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
            'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy',
@@ -34,6 +34,22 @@ __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', '
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
 
 def _g_upsample_kw(mode:str)->dict: return {} if mode == 'transpose' else {'g_upsample': mode}  # only DCGAN generators take it
+
+def grad_sample_engine(grad_sample:str, # `TrainConfig.grad_sample`
+                       dp_mode:str, loss:str, clip_mode:str,
+                       D:nn.Module, # the discriminator
+                       distributed:bool=False, # torchrun
+                      )->str:
+    """The engine of gc's per-sample clipping a run uses: `grad_sample` itself, or for 'auto' the fastest exact one the run
+    allows: 'functorch' for DP WGAN-GP (the penalty inside the clip), 'bk' (book-keeping, `bk_clipped_sum`) with a constant
+    clip in one process when it can follow every layer of `D`, else Opacus's 'hooks'. All clip each record's gradient at C."""
+    if grad_sample != 'auto': return grad_sample
+    if dp_mode != 'gc': return 'hooks'
+    if loss == 'wgan-gp': return 'functorch'
+    if clip_mode != 'constant' or distributed: return 'hooks'
+    try: bk_layers(D)
+    except ValueError: return 'hooks'
+    return 'bk'
 
 @dataclass
 class TrainConfig(Config):
@@ -71,7 +87,7 @@ class TrainConfig(Config):
     sample_rate:float|None = None     # q fixed in advance from a public bound on N (T = epochs / q); None: q = B / N, N treated as public
     max_grad_norm:float = 1.0
     clip_mode:str = 'constant'        # 'constant' or 'adaptive'
-    grad_sample:str = 'hooks'         # gc: 'hooks' (per-sample gradients), 'ghost' (Opacus ghost clipping: same clip, no per-sample Linear gradients), 'functorch' (torch.func: any per-sample loss, WGAN-GP's penalty included) or 'bk' (book-keeping: same clip, one backward pass, no per-sample gradients of large layers)
+    grad_sample:str = 'auto'          # gc's engine, all exact: 'auto' (`grad_sample_engine`: the fastest the run allows), 'hooks' (per-sample gradients), 'ghost' (Opacus ghost clipping), 'functorch' (torch.func: any per-sample loss, WGAN-GP's penalty included) or 'bk' (book-keeping: one backward pass)
     accountant:str = 'rdp'            # 'rdp' or 'prv'
     weight_clip:float = 0.01          # wc mode
     is_per_parameter:bool = False     # is mode
@@ -112,7 +128,7 @@ class TrainConfig(Config):
         if self.loss not in LOSSES: raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         if self.g_upsample not in UPSAMPLES: raise ValueError(f"g_upsample must be one of {', '.join(map(repr, UPSAMPLES))}, got {self.g_upsample!r}")
         if self.g_upsample != 'transpose' and self.arch != 'dcgan': raise ValueError(f"g_upsample={self.g_upsample!r} is a DCGAN generator option; arch is {self.arch!r}")
-        if self.dp_mode != 'none' and self.loss == 'wgan-gp' and self.grad_sample != 'functorch':
+        if self.dp_mode != 'none' and self.loss == 'wgan-gp' and self.grad_sample not in ('functorch', 'auto'):
             raise ValueError(f"loss 'wgan-gp' is refused under DP with grad_sample={self.grad_sample!r}: its gradient penalty "
                              "differentiates the critic at interpolations of real (private) and fake images, which Opacus's "
                              "per-sample hooks cannot follow; use grad_sample='functorch' (dp_mode 'gc': the whole per-sample "
@@ -123,7 +139,7 @@ class TrainConfig(Config):
             raise ValueError("dp_mode='is' needs noise_multiplier or target_epsilon")
         if self.conditional and self.cond not in ('cgan', 'acgan', 'wcgan'):
             raise ValueError(f"cond must be 'cgan', 'acgan' or 'wcgan', got {self.cond!r}")
-        if self.grad_sample not in GRAD_SAMPLES: raise ValueError(f"grad_sample must be one of {', '.join(map(repr, GRAD_SAMPLES))}, got {self.grad_sample!r}")
+        if self.grad_sample not in ('auto', *GRAD_SAMPLES): raise ValueError(f"grad_sample must be one of {', '.join(map(repr, ('auto', *GRAD_SAMPLES)))}, got {self.grad_sample!r}")
         if self.grad_sample == 'functorch' and self.dp_mode != 'gc': raise ValueError(f"grad_sample='functorch' needs dp_mode='gc', got {self.dp_mode!r}")
         if self.grad_sample in ('ghost', 'bk') and (self.dp_mode != 'gc' or self.clip_mode != 'constant'):
             raise ValueError(f"grad_sample={self.grad_sample!r} needs dp_mode='gc' and clip_mode='constant', got {self.dp_mode!r}, {self.clip_mode!r}")
@@ -325,7 +341,7 @@ class Trainer:
         self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier if cfg.dp_mode != 'none' else 1.,
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
                                  None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate,
-                                 grad_sample=cfg.grad_sample)
+                                 grad_sample=grad_sample_engine(cfg.grad_sample, cfg.dp_mode, cfg.loss, cfg.clip_mode, D, self.world_size > 1))
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
         self.stop_reason = None
 
