@@ -98,7 +98,7 @@ CASES = [
     ('train-delta-0', ['train', '--preset', 'tiny', '--delta', 0, '--runs-root', '{root}'], 'delta must be in (0, 1), got 0', None),
     ('train-unknown-dataset', ['train', '--preset', 'tiny', '--dataset', 'cifar-100', '--runs-root', '{root}'], "unknown data set 'cifar-100'", None),
     ('train-mode', ['train', '--preset', 'tiny', '--mode', 'private', '--runs-root', '{root}'], "'private'", None),
-    ('train-wgan-gp-under-dp', ['train', '--preset', 'tiny', '--loss', 'wgan-gp', '--runs-root', '{root}'], 'wgan-gp', None),
+    ('train-wgan-gp-under-dp', ['train', '--preset', 'tiny', '--loss', 'wgan-gp', '--grad-sample', 'hooks', '--runs-root', '{root}'], 'wgan-gp', None),
     ('train-functorch-wc', ['train', '--preset', 'tiny', '--grad-sample', 'functorch', '--dp-mode', 'wc', '--runs-root', '{root}'],
      "grad_sample='functorch' needs dp_mode='gc'", None),
     ('train-runs-root-is-a-file', ['train', *TINY, '--runs-root', 'runs'], 'runs', runs_root_file),
