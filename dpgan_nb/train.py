@@ -23,12 +23,12 @@ from .privacy import *
 # %% auto #0
 __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'RELEASERS', 'SAMPLERS', 'grad_sample_engine',
            'TrainConfig', 'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget', 'd_real_loss',
-           'd_fake_loss', 'g_loss', 'gradient_penalty', 'Callback', 'StopTraining', 'deferred_interrupt', 'dist_info',
-           'init_distributed', 'public_start', 'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from',
-           'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback',
-           'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy',
-           'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'generator_spec_of', 'gan_from_spec',
-           'load_sampler', 'class_indices']
+           'd_fake_loss', 'g_loss', 'gradient_penalty', 'translate', 'random_shifts', 'Callback', 'StopTraining',
+           'deferred_interrupt', 'dist_info', 'init_distributed', 'public_start', 'Trainer', 'refuse_changes',
+           'save_checkpoint', 'resume_from', 'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback',
+           'ProgressCallback', 'SampleCallback', 'CheckpointCallback', 'default_callbacks', 'train',
+           'write_data_records', 'tuning_note', 'write_privacy', 'register_release', 'export', 'register_sampler',
+           'GeneratorSampler', 'generator_spec_of', 'gan_from_spec', 'load_sampler', 'class_indices']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -77,6 +77,8 @@ class TrainConfig(Config):
     loss:str = 'bce'                  # 'bce', 'wgan', 'wgan-gp' (under DP only with grad_sample='functorch') or 'hinge'
     gp_weight:float = 10.0
     label_smoothing:float = 0.0       # one-sided: real targets 1 - s (bce)
+    aug_mult:int = 0                  # augmentation multiplicity (De et al. 2022): K ≥ 1 translated views of each real (and its paired fake), averaged inside the record's clip; the generator's fakes are translated too (DiffAugment). 0: off
+    aug_shift:int = 2                 # with aug_mult: each view shifts by up to this many pixels in each direction
     ms_weight:float = 0.1             # mode-seeking term on the generator (Mao et al. 2019) against within-class collapse; post-processing (chosen on public data: benchmarks/tune_demo_ms.yaml)
     g_ema:float = 0.99                # decay of an exponential moving average of G's weights used for sampling (0: off)
     # privacy
@@ -133,6 +135,11 @@ class TrainConfig(Config):
                              "differentiates the critic at interpolations of real (private) and fake images, which Opacus's "
                              "per-sample hooks cannot follow; use grad_sample='functorch' (dp_mode 'gc': the whole per-sample "
                              "critic loss, penalty included, clipped exactly), loss='wgan', or dp_mode='none'")
+        if self.aug_mult < 0 or self.aug_shift < 0: raise ValueError(f"aug_mult and aug_shift must be >= 0, got {self.aug_mult}, {self.aug_shift}")
+        if self.aug_mult and self.dp_mode != 'none' and not (self.loss == 'wgan-gp' and self.grad_sample in ('functorch', 'auto')):
+            raise ValueError(f"aug_mult={self.aug_mult} under DP needs the whole critic loss per record (loss='wgan-gp', grad_sample="
+                             f"'functorch' or 'auto'), where the views are averaged inside each record's clip; got loss={self.loss!r}, "
+                             f"grad_sample={self.grad_sample!r}")
         if self.dp_mode not in ('none', 'is') and self.target_epsilon is None and self.noise_multiplier is None:
             raise ValueError(f"dp_mode={self.dp_mode!r} needs target_epsilon or noise_multiplier")
         if self.dp_mode == 'is' and self.noise_multiplier is None and self.target_epsilon is None:
@@ -250,6 +257,23 @@ def gradient_penalty(D, # the critic: D(x, y) -> logits (or (logits, class logit
     if functional: g = torch.func.grad(critic)(xh)
     else: xh = xh.requires_grad_(True); g, = torch.autograd.grad(critic(xh), xh, create_graph=True)
     return (g.flatten(1).norm(dim=1) - 1) ** 2
+
+def translate(x:torch.Tensor, # images (B, C, H, W)
+              d:torch.Tensor, # integer shifts (B, 2): rows down, columns right
+              fill:float=-1., # the uncovered border (the background: -1 in the data's [-1, 1])
+             )->torch.Tensor:
+    "Each image shifted by its own (dy, dx) pixels; differentiable in `x`, and safe under `torch.func.vmap` (no data-dependent shapes)."
+    B, C, H, W = x.shape
+    r = torch.arange(H, device=x.device) - d[:, :1]  # (B, H): the source row of each output row
+    c = torch.arange(W, device=x.device) - d[:, 1:]  # (B, W)
+    out = x.gather(2, r.clamp(0, H - 1)[:, None, :, None].expand(B, C, H, W))
+    out = out.gather(3, c.clamp(0, W - 1)[:, None, None, :].expand(B, C, H, W))
+    ok = ((r >= 0) & (r < H))[:, None, :, None] & ((c >= 0) & (c < W))[:, None, None, :]
+    return torch.where(ok, out, torch.full_like(out, fill))
+
+def random_shifts(n:int, shift:int, generator:torch.Generator|None=None, device=None)->torch.Tensor:
+    "(n, 2) integer shifts, uniform in [-shift, shift] (data-independent: drawn from the run's seeded streams)."
+    return torch.randint(-shift, shift + 1, (n, 2), generator=generator).to(device)
 
 # %% ../nbs/04_train.ipynb #8c975b72
 class Callback:
@@ -374,7 +398,12 @@ class Trainer:
             f, per_record = self._exact_critic(x, y, real_per_sample); return self.priv.step(f, None, per_record)
         z, yf = self.fake_inputs(max(len(x), 1) if c.dp_mode == 'none' else c.batch_size, t, 1)
         with torch.no_grad(): fake = self.G(z, yf).to(self.d_dev)
-        yf = self._dy(yf); ycond = y if self.G.cond != 'none' or self.D.cond == 'acgan' else None
+        yf = self._dy(yf)
+        if c.aug_mult:  # without DP (aug_mult under DP runs through `_exact_critic`): K translated views of both batches
+            g, K = self._rng(t, 5), c.aug_mult
+            x, fake = [translate(b.repeat(K, *[1] * (b.ndim - 1)), random_shifts(K * len(b), c.aug_shift, g, self.d_dev)) for b in (x, fake)]
+            y, yf = y.repeat(K), None if yf is None else yf.repeat(K)
+        ycond = y if self.G.cond != 'none' or self.D.cond == 'acgan' else None
         def real_mean(m):
             l = d_real_loss(m(x, ycond), ycond, c.loss, c.label_smoothing).mean()
             if c.loss == 'wgan-gp': l = l + c.gp_weight * gradient_penalty(m, x, fake[:len(x)], ycond).mean()
@@ -397,11 +426,17 @@ class Trainer:
         was = self.G.training; self.G.eval()
         with torch.no_grad(): pair = self.G(z, y.to(self.g_dev) if self.G.cond != 'none' else None).to(self.d_dev)
         self.G.train(was)
-        e = torch.rand(len(x), *[1] * (x.ndim - 1), generator=g).to(self.d_dev)
-        def per(m, xb, yb, fb, eb):
-            return (real_per_sample(m, xb, yb) + d_fake_loss(m(fb, yb), yb, c.loss)
-                    + c.gp_weight * gradient_penalty(m, xb, fb, yb, eb, functional=True))
-        return per, (pair, e)
+        K = c.aug_mult
+        e = torch.rand(len(x), *[K] * (K > 0), *[1] * (x.ndim - 1), generator=g).to(self.d_dev)
+        def per(m, xb, yb, fb, eb, db=None):
+            if db is not None:  # augmentation multiplicity: K views of the pair, the same shift for xᵢ and fᵢ, their losses averaged
+                xb, fb = [translate(b.expand(K, *b.shape[1:]), db.reshape(K, 2)) for b in (xb, fb)]
+                yb, eb = None if yb is None else yb.expand(K), eb.reshape(K, *eb.shape[2:])
+            l = (real_per_sample(m, xb, yb) + d_fake_loss(m(fb, yb), yb, c.loss)
+                 + c.gp_weight * gradient_penalty(m, xb, fb, yb, eb, functional=True))
+            return l if db is None else l.mean(0, keepdim=True)
+        if not K: return per, (pair, e)
+        return per, (pair, e, random_shifts(len(x) * K, c.aug_shift, g, self.d_dev).reshape(len(x), K, 2))
 
     def g_step(self, k:int=0)->float:
         "One generator step: the loss of the discriminator's verdict on fakes (post-processing)."
@@ -413,7 +448,8 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         with self.priv.hooks_off():
             fake = self.G(z, yf)
-            l = g_loss(self.priv.module(fake.to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
+            seen = fake if not c.aug_mult else translate(fake, random_shifts(len(fake), c.aug_shift, self._rng(self.step, 100 + k), fake.device))
+            l = g_loss(self.priv.module(seen.to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
             if ms:
                 f1, f2 = fake[:h], fake[h:]
                 lz = (f1 - f2).abs().mean() / (z[:h] - z[h:]).abs().mean()
