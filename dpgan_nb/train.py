@@ -362,10 +362,12 @@ class Trainer:
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.g_ema > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        # gc's per-sample engine as 'auto' resolved it (recorded in privacy.json); None outside gc
+        self.engine = grad_sample_engine(cfg.grad_sample, cfg.dp_mode, cfg.loss, cfg.clip_mode, D, self.world_size > 1) if cfg.dp_mode == 'gc' else None
         self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier if cfg.dp_mode != 'none' else 1.,
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
                                  None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate,
-                                 grad_sample=grad_sample_engine(cfg.grad_sample, cfg.dp_mode, cfg.loss, cfg.clip_mode, D, self.world_size > 1))
+                                 grad_sample=self.engine or 'hooks')
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
         self.stop_reason = None
 
@@ -659,7 +661,7 @@ class CheckpointCallback(Callback):
         save_checkpoint(tr, tr.run_dir/'checkpoints'/'last.pt')
         tuning = getattr(tr, 'tuning', None) or tuning_note(tr.cfg)
         write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning, planned_steps=tr.budget.steps, stop_reason=tr.stop_reason,
-                      trained_on=getattr(tr.cfg, 'train_on', 'private'), **({'public_init': tr.init_info} if getattr(tr, 'init_info', None) else {}))
+                      trained_on=getattr(tr.cfg, 'train_on', 'private'), **({'grad_sample': tr.engine} if getattr(tr, 'engine', None) else {}), **({'public_init': tr.init_info} if getattr(tr, 'init_info', None) else {}))
     def on_round(self, tr, logs):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
