@@ -611,7 +611,7 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
                              "use inplace=False or grad_sample='hooks'")
     gouts = dict(zip(ran, torch.autograd.grad(losses.sum(), [rec.records[m][1] for m in ran], allow_unused=True)))
     trainable = lambda t: t is not None and t.requires_grad
-    sq, keep = torch.zeros(len(losses), dtype=losses.dtype, device=losses.device), {}
+    sq, keep, kb = torch.zeros(len(losses), dtype=losses.dtype, device=losses.device), {}, {}  # kb: each sample's bias gradient (Linear, Conv2d)
     for m in ran:  # pass 1: each sample's squared gradient norm, layer by layer
         a, g = rec.records[m][0], gouts[m]
         if g is None: continue
@@ -619,11 +619,11 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
         if isinstance(m, nn.Linear):
             A, G = a.reshape(len(a), -1, a.shape[-1]), g.reshape(len(g), -1, g.shape[-1])
             if tw: n2, gs = _weight_norm2(A, G, ws, (id(m), 'grads')); sq += n2; keep[m] = gs
-            if tb: sq += G.sum(1).pow(2).sum(1)
+            if tb: kb[m] = G.sum(1); sq += kb[m].pow(2).sum(1)
         elif isinstance(m, nn.Conv2d):
             G = g.flatten(2)
             if tw: n2, gs = _weight_norm2(_patches(m, a, ws), G.transpose(1, 2), ws, (id(m), 'grads')); sq += n2; keep[m] = gs
-            if tb: sq += G.sum(2).pow(2).sum(1)
+            if tb: kb[m] = G.sum(2); sq += kb[m].pow(2).sum(1)
         elif isinstance(m, nn.Embedding):  # rows of one sample that share an index add up
             idx = a.reshape(len(a), -1); G = g.reshape(len(g), idx.shape[1], -1)
             if m.padding_idx is not None: G = G * (idx != m.padding_idx).unsqueeze(-1)
@@ -647,13 +647,13 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
         if isinstance(m, nn.Linear):
             if trainable(w): sums[w] = ((c @ keep[m].flatten(1)).view_as(w) if keep[m] is not None
                                         else cg().reshape(-1, g.shape[-1]).T @ a.reshape(-1, a.shape[-1]))
-            if trainable(b): sums[b] = g.reshape(len(g), -1, g.shape[-1]).sum(1).T @ c
+            if trainable(b): sums[b] = kb[m].T @ c
         elif isinstance(m, nn.Conv2d):
             if trainable(w):
                 gs = keep[m]; kh, kw = m.kernel_size
                 sums[w] = (torch.nn.grad.conv2d_weight(a, w.shape, cg(), m.stride, m.padding, m.dilation, m.groups) if gs is None else
                            (c @ gs.flatten(1)).view(w.shape[0], kh, kw, w.shape[1]).permute(0, 3, 1, 2).contiguous())
-            if trainable(b): sums[b] = g.flatten(2).sum(2).T @ c
+            if trainable(b): sums[b] = kb[m].T @ c
         elif isinstance(m, nn.Embedding):
             idx, G = keep[m]
             sums[w] = torch.zeros_like(w).index_add_(0, idx.flatten(), (G * c.view(-1, 1, 1)).flatten(0, 1))
