@@ -112,14 +112,15 @@ def _train_plan(tr, as_json:bool)->int:
     "Print what `dpgan train` would do (a dry run): the run folder, the data, the planned budget and the models."
     b, c = tr.budget, tr.cfg
     plan = {'dry_run': True, 'run_dir': str(tr.run_dir), 'would_resume': tr.would_resume, 'dataset': c.dataset, 'n_private': len(tr.data),
-            'dp_mode': c.dp_mode, **dataclasses.asdict(b), 'max_grad_norm': c.max_grad_norm,
+            'dp_mode': c.dp_mode, **dataclasses.asdict(b), 'max_grad_norm': c.max_grad_norm, 'grad_sample': tr.engine,
             'g_params': sum(p.numel() for p in tr.G.parameters()), 'd_params': sum(p.numel() for p in tr.D.parameters())}
     if as_json: print(json.dumps(plan)); return 0
     print("dry run:    nothing was written")
     print(f"run folder: {tr.run_dir} ({'would resume from its checkpoint' if tr.would_resume else 'new'})")
     print(f"data:       {plan['n_private']} private records of {c.dataset}; batch {c.batch_size}, q = {b.sample_rate:.4g}, T = {b.steps} steps")
     print(f"privacy:    " + ("no DP (dp_mode none)" if c.dp_mode == 'none' else
-                             f"σ = {b.noise_multiplier:.4g}, C = {c.max_grad_norm:g}: ε = {b.epsilon:.4g} at δ = {b.delta:g} after T steps ({b.accountant.upper()} accountant)"))
+                             f"σ = {b.noise_multiplier:.4g}, C = {c.max_grad_norm:g}: ε = {b.epsilon:.4g} at δ = {b.delta:g} after T steps ({b.accountant.upper()} accountant)"
+                             + (f"; per-sample clipping by the {tr.engine!r} engine" if tr.engine else '')))
     print(f"models:     G {plan['g_params']:,} parameters, D {plan['d_params']:,} parameters")
     return 0
 

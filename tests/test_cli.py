@@ -86,11 +86,12 @@ def test_train_dry_run_plans_and_writes_nothing(tmp_path):
     plan = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--dry-run', '--json', cwd=tmp_path).stdout)
     assert plan['dry_run'] and not plan['would_resume'] and plan['steps'] == 8 and plan['n_private'] == 256
     assert 9 < plan['epsilon'] <= 10 and plan['noise_multiplier'] > 0 and plan['accountant'] == 'rdp'
+    assert plan['grad_sample'] == 'bk'                               # the engine 'auto' resolves to for the tiny MLP
     assert list(tmp_path.iterdir()) == []                             # no run folder, no runs root
     real = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--json', cwd=tmp_path).stdout)
     assert real['run_dir'] == plan['run_dir'] and real['epsilon'] == plan['epsilon'] and real['steps'] == plan['steps']
     text = dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--dry-run', cwd=tmp_path).stdout
-    assert 'nothing was written' in text and 'would resume' in text and 'RDP accountant' in text
+    assert 'nothing was written' in text and 'would resume' in text and 'RDP accountant' in text and "'bk' engine" in text
 
 
 def test_seed_project_mode_alias(tmp_path):
