@@ -24,8 +24,8 @@ from .inversion import *
 
 # %% auto #0
 __all__ = ['LATENT_MODELS', 'DPMI_TUNED', 'DPMI_TUNED_ON', 'DPMI_TUNED_HOW', 'DPMI_RELEASE', 'PUBLIC_RELEASE', 'SWEEP_JOBS',
-           'DPMIConfig', 'public_config', 'dpmi_data', 'check_public_record', 'public_model_for', 'private_codes',
-           'code_scale', 'latent_gan_models', 'LatentVAE', 'train_latent_gan', 'VAETrainer', 'DPMIGenerator', 'DPMIRun',
+           'DPMIConfig', 'public_config', 'dpmi_data', 'public_model_for', 'private_codes', 'code_scale',
+           'latent_gan_models', 'LatentVAE', 'train_latent_gan', 'VAETrainer', 'DPMIGenerator', 'DPMIRun',
            'dpmi_tuning_note', 'dpmi', 'load_dpmi', 'read_grid', 'sweep_configs', 'sweep']
 
 # %% ../nbs/07_dpmi.ipynb #3e8effa7
@@ -128,24 +128,6 @@ def dpmi_data(cfg:DPMIConfig)->tuple[ImageDataset, ImageDataset, ImageDataset]:
     if cfg.max_private: private = private.subset(range(min(cfg.max_private, len(private))))
     return public, private, test
 
-def check_public_record(run:str|Path, # a public model's run folder
-                        private_record:dict, # `data_record` of the private part it is to be used with
-                       )->dict:
-    "The public run's record of the images it trained on, if it shares none with `private_record`; else a clear error."
-    run = Path(run); f = run/'data.json'
-    rec = read_json(f).get('public') if f.exists() else None
-    if not isinstance(rec, dict) or 'index' not in rec:
-        raise ValueError(f"public run {run} does not record which images it trained on (data.json has no 'public' data_record), so it "
-                         "cannot be shown to be disjoint from the private part; train it again with this version (train_public)")
-    k = records_overlap(rec, private_record)
-    if k:
-        pc = read_json(run/'config.json') if (run/'config.json').exists() else {}
-        raise ValueError(f"public run {run} trained on {k} of the {private_record['n']} private images of this run (data set "
-                         f"{rec['dataset']!r}; it was made with split_seed={pc.get('split_seed')!r}, public_fraction={pc.get('public_fraction')!r}), "
-                         "so its decoder would carry them out: use a public run made with this run's split_seed and public_fraction, "
-                         "or leave public_run=None to train one")
-    return rec
-
 def _during_public(cfg, private, run_dir, progress_bar):
     "The during-train public model, trained in `run_dir/public`; its codes of `private` saved in `run_dir/private`."
     run, codes_dir = run_dir/'public', run_dir/'private'
@@ -179,7 +161,7 @@ def public_model_for(cfg:DPMIConfig, # the DPMI run's settings
         raise ValueError(f"public run {run} holds a {model.kind!r} model but public_model={cfg.public_model!r}")
     if model.latent_dim != cfg.latent_dim:
         raise ValueError(f"latent_dim={cfg.latent_dim} does not match the public model's latent_dim={model.latent_dim} ({run})")
-    check_public_record(run, data_record(private, cfg.dataset, cfg.data_root))
+    check_public_record(run, data_record(private, cfg.dataset, cfg.data_root), 'its decoder would carry them out', ', or leave public_run=None to train one')
     return model, run, during
 
 def private_codes(cfg:DPMIConfig, model:nn.Module, private:ImageDataset, during:LatentDataset|None=None)->LatentDataset:
@@ -450,7 +432,7 @@ def _dpmi_release(run_dir:Path)->list:
     missing = [f for f in DPMI_RELEASE + ('data.json',) if not (run_dir/f).exists()]
     if missing: raise FileNotFoundError(f"run folder {run_dir} lacks {', '.join(missing)}: the DPMI run has not finished")
     pub = Path(read_json(run_dir/'public.json')['run'])
-    check_public_record(pub, read_json(run_dir/'data.json')['private'])  # its decoder leaves with the bundle: it must have seen no private image
+    check_public_record(pub, read_json(run_dir/'data.json')['private'], 'its decoder would carry them out')  # its decoder leaves with the bundle: it must have seen no private image
     return [(run_dir/f, f) for f in DPMI_RELEASE] + [(pub/f, f'public/{f}') for f in PUBLIC_RELEASE]
 
 @register_sampler('dpmi')

@@ -24,11 +24,12 @@ from .privacy import *
 __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'PRESET_TUNINGS', 'RELEASERS', 'SAMPLERS',
            'grad_sample_engine', 'TrainConfig', 'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget',
            'd_real_loss', 'd_fake_loss', 'g_loss', 'gradient_penalty', 'translate', 'random_shifts', 'Callback',
-           'StopTraining', 'deferred_interrupt', 'dist_info', 'init_distributed', 'public_start', 'Trainer',
-           'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint', 'generator_spec', 'save_generator',
-           'LogCallback', 'ProgressCallback', 'SampleCallback', 'CheckpointCallback', 'default_callbacks', 'train',
-           'write_data_records', 'tuning_note', 'write_privacy', 'register_release', 'export', 'register_sampler',
-           'GeneratorSampler', 'generator_spec_of', 'gan_from_spec', 'load_sampler', 'class_indices']
+           'StopTraining', 'deferred_interrupt', 'dist_info', 'init_distributed', 'check_public_record', 'public_start',
+           'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint', 'generator_spec',
+           'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback', 'CheckpointCallback',
+           'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy', 'register_release',
+           'export', 'register_sampler', 'GeneratorSampler', 'generator_spec_of', 'gan_from_spec', 'load_sampler',
+           'class_indices']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -315,6 +316,25 @@ def init_distributed()->tuple[int, int]:
     return dist_info()
 
 # %% ../nbs/04_train.ipynb #7dafab5c
+def check_public_record(run:str|Path, # a public model's run folder
+                        private_record:dict, # `data_record` of the private part it is to be used with
+                        use:str='its weights would carry them outside the accountant', # what the overlap would leak, for the message
+                        fix:str='', # more advice for the message
+                       )->dict:
+    "The public run's record of the images it trained on, if it shares none with `private_record`; else a clear error."
+    run = Path(run); f = run/'data.json'
+    rec = read_json(f).get('public') if f.exists() else None
+    if not isinstance(rec, dict) or 'index' not in rec:
+        raise ValueError(f"public run {run} does not record which images it trained on (data.json has no 'public' data_record), so it "
+                         "cannot be shown to be disjoint from the private part; train it again with this version")
+    k = records_overlap(rec, private_record)
+    if k:
+        pc = read_json(run/'config.json') if (run/'config.json').exists() else {}
+        raise ValueError(f"public run {run} trained on {k} of the {private_record['n']} private images of this run (data set "
+                         f"{rec['dataset']!r}; it was made with split_seed={pc.get('split_seed')!r}, public_fraction={pc.get('public_fraction')!r}), "
+                         f"so {use}: use a public run made with this run's dataset, split_seed and public_fraction{fix}")
+    return rec
+
 def public_start(run:str|Path, # a run folder trained with train_on='public'
                  G:nn.Module, D:nn.Module, # the new run's models, loaded in place
                  private:ImageDataset|None, # the new run's private training data (None: a public run, which may share records)
@@ -326,10 +346,7 @@ def public_start(run:str|Path, # a run folder trained with train_on='public'
     if rec.get('trained_on') != 'public' or not isinstance(rec.get('public'), dict):
         raise ValueError(f"init_from {run} trained on its {rec.get('trained_on')!r} part: a private run may start only from a model trained "
                          "on public records (train_on='public'); its weights would otherwise carry private records outside the accountant")
-    pub = rec['public']
-    if private is not None and (k := records_overlap(pub, data_record(private, dataset, data_root))):
-        raise ValueError(f"init_from {run} trained on {k} of this run's {len(private)} private records (another public/private split?): "
-                         "use a public run made with this run's dataset, public_fraction and split_seed")
+    pub = rec['public'] if private is None else check_public_record(run, data_record(private, dataset, data_root))
     ck = run/'checkpoints'/'last.pt'
     if not ck.exists(): raise FileNotFoundError(f"init_from {run} has no checkpoints/last.pt to start from")
     s = load_state(ck)
