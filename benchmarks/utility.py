@@ -20,7 +20,7 @@ Rows go to `--csv` (appended) with date, machine, commit, σ, q, steps and the w
 puts the published DPImageBench rows (Fashion-MNIST) beside ours. `--quick` shrinks everything to a smoke run (minutes,
 numbers meaningless).
 """
-import argparse, csv, datetime, json, os, platform, subprocess, sys, time
+import argparse, csv, datetime, functools, json, os, platform, subprocess, sys, time
 from pathlib import Path
 
 # DPImageBench (Gong et al. 2025), Fashion-MNIST, accuracy % at ε = 1 / 10, FID at ε = 10 (None: not given here)
@@ -36,8 +36,11 @@ PUBLISHED = [
 SOURCE = 'DPImageBench (Gong et al. 2025), Fashion-MNIST, its Table of accuracy and FID'
 
 
+@functools.lru_cache(maxsize=None)
 def commit() -> str:
-    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    "The commit the script started from (remembered: rows written hours later name the code that trained them), '-dirty' with local changes."
+    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    try: return git('rev-parse', '--short', 'HEAD') + ('-dirty' if git('status', '--porcelain', '--untracked-files=no') else '')
     except OSError: return ''
 
 
@@ -145,6 +148,7 @@ def main(argv=None):
     ap.add_argument('--public-epochs', type=float, default=20.)
     ap.add_argument('--quick', action='store_true', help='a smoke run: 2,000 records, 2 epochs, 2,000 samples (numbers meaningless)')
     a = ap.parse_args(argv)
+    commit()  # the code that trains, before hours of training
     a.set = dict(parse_setting(s) for s in a.set)
     if a.quick: a.n_syn, a.n_fid, a.classifier_epochs = 2000, 500, 2
     a.inception_eps = [float(e) for e in (a.eps if a.inception_eps == 'all' else a.inception_eps).split(',')]
