@@ -469,7 +469,7 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         with self.priv.hooks_off():
             fake = self.G(z, yf)
-            seen = fake if not c.aug_mult else translate(fake, random_shifts(len(fake), c.aug_shift, self._rng(self.step, 100 + k), fake.device))
+            seen = fake if not c.aug_mult else translate(fake, random_shifts(len(fake), c.aug_shift, self._rng(self.step, 6), fake.device))  # salts 0-6: one step's streams
             l = g_loss(self.priv.module(seen.to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
             if ms:
                 f1, f2 = fake[:h], fake[h:]
