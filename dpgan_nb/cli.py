@@ -163,7 +163,7 @@ def cmd_train(ns)->int:
         print(f"run folder: {tr.run_dir}")
         print(f"privacy:    {rep}")
         tn = tuning_note(cfg)
-        if tn['tuned_on_private']: print(f"tuning:     {tn['this_run']} ({', '.join(tn['fields_at_tuned_defaults'])}; see privacy.json)")
+        if tn['tuned_on_private']: print(f"tuning:     {tn['this_run']} ({', '.join(tn['fields_tuned_on_this_data'])}; see privacy.json)")
         print(f"share:      only the bundle of `dpgan export {tr.run_dir} OUT`; the rest of the run folder is private")
         print(f"samples:    {tr.run_dir/'samples.png'}")
         if tr.stop_reason: print(f"stopped:    {tr.stop_reason}")

@@ -764,12 +764,12 @@ def tuning_note(cfg:Config, # the run's configuration
     kept = {p: [k for k, v in vals.items() if getattr(cfg, k, None) == v] for p, (vals, on, _) in presets.items()
             if all(getattr(cfg, k, None) == v for k, v in on.items())}
     kept = {p: ks for p, ks in kept.items() if ks}
-    leak = (bool(at_default) and same) or bool(kept)
-    return {'tuned_on_private': leak, 'fields_at_tuned_defaults': at_default + [k for ks in kept.values() for k in ks if k not in at_default],
+    leaked = (at_default if at_default and same else []) + [k for ks in kept.values() for k in ks]  # tuned on this run's very data
+    return {'tuned_on_private': bool(leaked), 'fields_at_tuned_defaults': at_default, 'fields_tuned_on_this_data': leaked,
             'tuned_on': tuned_on, 'how': how,
             **({'presets': {p: {'fields': ks, 'tuned_on': presets[p][1], 'how': presets[p][2]} for p, ks in kept.items()}} if kept else {}),
-            'this_run': ('kept tuned defaults on the very split they were tuned on: the selection is a privacy leak the ε does not count'
-                         if leak else 'the tuned defaults were chosen on other data than this run\'s private data'
+            'this_run': ('kept hyperparameters tuned on the very split it trains on (fields_tuned_on_this_data): the selection is a '
+                         'privacy leak the ε does not count' if leaked else 'the tuned defaults were chosen on other data than this run\'s private data'
                          if at_default else 'no tuned default kept')}
 
 def write_privacy(run_dir:str|Path, # the run folder
