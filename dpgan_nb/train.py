@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #d4f78f73
 from __future__ import annotations
-import copy, json, math, os, time, warnings
+import copy, hashlib, json, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from contextlib import contextmanager
@@ -397,12 +397,16 @@ class Trainer:
         m = getattr(m, '_module', m)
         return getattr(m, 'module', m)
 
-    def _rng(self, t:int, salt:int)->torch.Generator:
-        return torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + t * 7 + salt + 10**9 + 7919 * self.rank)
+    def _rng(self, t:int, stream:str, k:int=0)->torch.Generator:
+        """The seeded generator of one named stream of step t: the fakes' codes, the interpolation weights, the shifts
+        (data-independent inputs; never the DP noise or the Poisson sample, which come from OS entropy). Its seed hashes
+        (seed, rank, t, stream, k), so no two streams of a run share one, whatever n_gen or the step count."""
+        h = hashlib.blake2b(f'{self.cfg.seed}/{self.rank}/{t}/{stream}/{k}'.encode(), digest_size=8).digest()
+        return torch.Generator().manual_seed(int.from_bytes(h, 'little') >> 1)
 
-    def fake_inputs(self, n:int, t:int, salt:int=0):
-        "Latent codes (and labels) for a fake batch of step t."
-        g = self._rng(t, salt)
+    def fake_inputs(self, n:int, t:int, stream:str='fakes', k:int=0):
+        "Latent codes (and labels) for a fake batch of step t, from its stream `stream` (`k`: the G step within the round)."
+        g = self._rng(t, stream, k)
         z = torch.randn(n, self.cfg.latent_dim, generator=g).to(self.g_dev)
         y = torch.randint(0, self.n_classes, (n,), generator=g).to(self.g_dev) if self.G.cond != 'none' else None
         return z, y
@@ -417,11 +421,11 @@ class Trainer:
         real_per_sample = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
         if self.priv.functorch and c.loss == 'wgan-gp':  # the whole critic loss per record, its fake term included: no fake batch
             f, per_record = self._exact_critic(x, y, real_per_sample); return self.priv.step(f, None, per_record)
-        z, yf = self.fake_inputs(max(len(x), 1) if c.dp_mode == 'none' else c.batch_size, t, 1)
+        z, yf = self.fake_inputs(max(len(x), 1) if c.dp_mode == 'none' else c.batch_size, t, 'd_fakes')
         with torch.no_grad(): fake = self.G(z, yf).to(self.d_dev)
         yf = self._dy(yf)
         if c.aug_mult:  # without DP (aug_mult under DP runs through `_exact_critic`): K translated views of both batches
-            g, K = self._rng(t, 5), c.aug_mult
+            g, K = self._rng(t, 'd_shifts'), c.aug_mult
             x, fake = [translate(b.repeat(K, *[1] * (b.ndim - 1)), random_shifts(K * len(b), c.aug_shift, g, self.d_dev)) for b in (x, fake)]
             y, yf = y.repeat(K), None if yf is None else yf.repeat(K)
         ycond = y if self.G.cond != 'none' or self.D.cond == 'acgan' else None
@@ -441,7 +445,7 @@ class Trainer:
         together (an unclipped fake term D(f) outweighs the clipped rest, and the critic drifts off)."""
         c = self.cfg
         if len(x) == 0: return real_per_sample, ()
-        z, _ = self.fake_inputs(len(x), self.step, 3); g = self._rng(self.step, 4)
+        z, _ = self.fake_inputs(len(x), self.step, 'pairs'); g = self._rng(self.step, 'pair_weights')
         # G in eval mode: fᵢ depends on (zᵢ, yᵢ) alone (train-mode BatchNorm would mix the batch's private labels into every
         # fake, and its running statistics, released with G, would keep them), then back to training
         was = self.G.training; self.G.eval()
@@ -462,14 +466,14 @@ class Trainer:
     def g_step(self, k:int=0)->float:
         "One generator step: the loss of the discriminator's verdict on fakes (post-processing)."
         c = self.cfg
-        z, yf = self.fake_inputs(c.batch_size, self.step, 2 + k)
+        z, yf = self.fake_inputs(c.batch_size, self.step, 'g_fakes', k)
         ms = c.ms_weight > 0 and len(z) >= 2
         if ms:  # pairs (z1, z2) with the same labels, for the mode-seeking term
             h = len(z) // 2; z = torch.cat([z[:h], z[h:2 * h]]); yf = None if yf is None else torch.cat([yf[:h], yf[:h]])
         self.opt_g.zero_grad(set_to_none=True)
         with self.priv.hooks_off():
             fake = self.G(z, yf)
-            seen = fake if not c.aug_mult else translate(fake, random_shifts(len(fake), c.aug_shift, self._rng(self.step, 6), fake.device))  # salts 0-6: one step's streams
+            seen = fake if not c.aug_mult else translate(fake, random_shifts(len(fake), c.aug_shift, self._rng(self.step, 'g_shifts', k), fake.device))
             l = g_loss(self.priv.module(seen.to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
             if ms:
                 f1, f2 = fake[:h], fake[h:]
