@@ -166,13 +166,12 @@ def membership_scores(D:torch.nn.Module, # the trained discriminator (unwrapped:
                       batch_size:int=256)->np.ndarray:
     "One membership score per canary: how real the discriminator finds it (higher: more likely trained on)."
     if score not in ('logit', 'loss'): raise ValueError(f"score must be 'logit' or 'loss', got {score!r}")
-    was = D.training; D.eval(); dev = next(D.parameters()).device; out = []
-    try:
+    dev = next(D.parameters()).device; out = []
+    with eval_mode(D):
         for i in range(0, len(canaries), batch_size):
             x, y = canaries.images[i:i + batch_size].to(dev), canaries.labels[i:i + batch_size].to(dev)
             o = D(x, y if D.cond != 'none' else None)
             out.append(-d_real_loss(o, y, loss) if score == 'loss' else (o[0] if isinstance(o, tuple) else o))
-    finally: D.train(was)
     return torch.cat(out).flatten().double().cpu().numpy()
 
 # %% ../nbs/09_audit.ipynb #b91418a7

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import csv, dataclasses, hashlib, json, os, random, time
 from dataclasses import dataclass, field, fields, asdict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,9 +14,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['RUN_FORMAT', 'seed_everything', 'available_devices', 'get_device', 'gan_devices', 'Config', 'config_hash', 'run_name',
-           'write_json', 'save_weights', 'save_state', 'load_state', 'read_json', 'make_run_dir', 'open_run_dir',
-           'RunLogger', 'progress']
+__all__ = ['RUN_FORMAT', 'seed_everything', 'available_devices', 'get_device', 'gan_devices', 'eval_mode', 'Config',
+           'config_hash', 'run_name', 'write_json', 'save_weights', 'save_state', 'load_state', 'read_json',
+           'make_run_dir', 'open_run_dir', 'RunLogger', 'progress']
 
 # %% ../nbs/00_core.ipynb #bfa19425
 def seed_everything(seed:int=0, # the run's seed
@@ -50,6 +51,16 @@ def gan_devices(g_device:str='auto', # the generator's device
     "The (generator, discriminator) devices; they may differ."
     g = get_device(g_device)
     return g, (g if d_device is None else get_device(d_device))
+
+# %% ../nbs/00_core.ipynb #cccdee68
+@contextmanager
+def eval_mode(model:torch.nn.Module): # a model, in whatever train/eval modes its submodules are
+    "`model` in eval mode inside the block; on exit every submodule is back in its own previous mode."
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try: yield model
+    finally:
+        for m, t in modes.items(): m.training = t
 
 # %% ../nbs/00_core.ipynb #d7039233
 @dataclass

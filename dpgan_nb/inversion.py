@@ -209,13 +209,12 @@ def check_extraction(model:nn.Module, # a public model
 @contextmanager
 def _frozen(model:nn.Module):
     "`model` in eval mode with `requires_grad=False`; its previous state restored on exit."
-    modes = {m: m.training for m in model.modules()}
     grads = {p: p.requires_grad for p in model.parameters()}
-    model.eval().requires_grad_(False)
-    try: yield model
-    finally:
-        for m, t in modes.items(): m.training = t
-        for p, r in grads.items(): p.requires_grad_(r)
+    with eval_mode(model):
+        model.requires_grad_(False)
+        try: yield model
+        finally:
+            for p, r in grads.items(): p.requires_grad_(r)
 
 def _device_of(model): return next(model.parameters()).device
 

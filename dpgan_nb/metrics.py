@@ -52,9 +52,7 @@ def predict(model:nn.Module, # a classifier returning logits
             images:torch.Tensor, # (N, C, H, W) in [-1, 1]
             batch_size:int=1024, device='cpu')->torch.Tensor:
     "Class logits of `images`, batched, in eval mode, on the CPU."
-    was = model.training; model.eval()
-    try: return torch.cat([model(images[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
-    finally: model.train(was)
+    with eval_mode(model): return torch.cat([model(images[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
 
 def accuracy(model:nn.Module, ds:ImageDataset, device='cpu')->float:
     "Share of `ds` that `model` labels correctly."
@@ -452,12 +450,11 @@ def discriminator_scores(D:nn.Module, # a discriminator
                          ds:ImageDataset, # images (with labels, used if D is conditional)
                          batch_size:int=512)->torch.Tensor:
     "D's real/fake logits for the images of `ds`."
-    dev = next(D.parameters()).device; was = D.training; D.eval()
+    dev = next(D.parameters()).device
     cond = getattr(D, 'cond', 'none') not in ('none', 'acgan')
-    try:
+    with eval_mode(D):
         return torch.cat([adversarial_logits(D(ds.images[i:i + batch_size].to(dev), ds.labels[i:i + batch_size].to(dev) if cond else None)).cpu()
                           for i in range(0, len(ds), batch_size)])
-    finally: D.train(was)
 
 def membership_attack(member_scores, # attack scores of members (higher = "member")
                       nonmember_scores, # ... of non-members

@@ -168,9 +168,7 @@ class _Snapshots(Callback):
     def on_round(self, tr, logs):
         if tr.step % self.every == 0 or tr.step >= tr.budget.steps:  # the raw generator: a moving average would hide a collapse
             z = torch.randn(self.n, tr.cfg.latent_dim, generator=torch.Generator().manual_seed(self.seed)).to(tr.g_dev)
-            was = tr.G.training; tr.G.eval()
-            with torch.no_grad(): self.snaps.append((tr.step, tr.G(z).cpu()))
-            tr.G.train(was)
+            with eval_mode(tr.G), torch.no_grad(): self.snaps.append((tr.step, tr.G(z).cpu()))
 
 def class_entropy(counts)->float:
     "Entropy of a class histogram over log(K): 1 for uniform, 0 for one class."

@@ -448,9 +448,7 @@ class Trainer:
         z, _ = self.fake_inputs(len(x), self.step, 'pairs'); g = self._rng(self.step, 'pair_weights')
         # G in eval mode: fᵢ depends on (zᵢ, yᵢ) alone (train-mode BatchNorm would mix the batch's private labels into every
         # fake, and its running statistics, released with G, would keep them), then back to training
-        was = self.G.training; self.G.eval()
-        with torch.no_grad(): pair = self.G(z, y.to(self.g_dev) if self.G.cond != 'none' else None).to(self.d_dev)
-        self.G.train(was)
+        with eval_mode(self.G), torch.no_grad(): pair = self.G(z, y.to(self.g_dev) if self.G.cond != 'none' else None).to(self.d_dev)
         K = c.aug_mult
         e = torch.rand(len(x), *[K] * (K > 0), *[1] * (x.ndim - 1), generator=g).to(self.d_dev)
         def per(m, xb, yb, fb, eb, db=None):
@@ -546,9 +544,7 @@ class Trainer:
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.cfg.latent_dim, generator=g).to(self.g_dev)
         if self.G.cond != 'none' and y is None: y = torch.arange(n) % self.n_classes
-        G = self.G_sample; was = G.training; G.eval()
-        try: return G(z, None if y is None else torch.as_tensor(y).to(self.g_dev)).cpu()
-        finally: G.train(was)
+        with eval_mode(self.G_sample) as G: return G(z, None if y is None else torch.as_tensor(y).to(self.g_dev)).cpu()
 
 # %% ../nbs/04_train.ipynb #b6eb61a0
 def _np_state(): s = np.random.get_state(); return [s[0], torch.from_numpy(s[1].astype(np.int64)), *s[2:]]
