@@ -1,7 +1,7 @@
 """Privacy-utility on DPImageBench's protocol (Gong et al. 2025): train a DP generator at ε, draw labelled samples,
 train a classifier on them, test it on the real test set; FID in Inception features beside the classifier-feature FID.
 
-    python benchmarks/utility.py [--dataset fashion-mnist|mnist-5k] [--eps 1,10] [--preset fashion] [--epochs E] [--batch B]
+    python benchmarks/utility.py [--dataset fashion-mnist|mnist-5k] [--eps 1,10] [--preset fashion|fashion-eps1] [--epochs E] [--batch B]
                                  [--set loss=wgan-gp --set grad_sample=functorch ...] [--n-syn 60000] [--n-fid 10000] [--classifier-epochs 10] [--runs-root runs/bench_utility]
                                  [--csv results/bench_utility.csv] [--public-fraction F [--public-epochs E]] [--quick]
 
@@ -58,6 +58,21 @@ def parse_setting(s: str) -> tuple:
         if t.startswith(typ.__name__):
             return k, typ(v)
     return k, v
+
+
+def append_rows(path, rows: list) -> Path:
+    """Append `rows` (dicts) to the CSV at `path`. Rows whose columns differ from the file's (an older script's, or
+    other `--backends`) go in as well: the file is rewritten with the union of the columns, blanks where a row has none."""
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    header = next(csv.reader(open(path, newline='')), []) if path.exists() else []
+    cols = list(dict.fromkeys([*header, *(k for r in rows for k in r)]))
+    if header and cols != header:   # new columns: rewrite what is there under the union header
+        old = [{k: v for k, v in r.items() if k is not None} for r in csv.DictReader(open(path, newline=''))]
+        with open(path, 'w', newline='') as f: w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(old + rows)
+        return path
+    with open(path, 'a', newline='') as f:
+        w = csv.DictWriter(f, cols); header or w.writeheader(); w.writerows(rows)
+    return path
 
 
 def balanced_samples(sampler, n: int, classes, seed: int):
@@ -131,7 +146,7 @@ def one(a, eps: float) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--dataset', default='fashion-mnist'); ap.add_argument('--eps', default='1,10')
-    ap.add_argument('--preset', default='fashion', help="TrainConfig preset to start from (default 'fashion')")
+    ap.add_argument('--preset', default='fashion', help="TrainConfig preset to start from (default 'fashion', the ε = 10 recipe; 'fashion-eps1' is the ε = 1 one)")
     ap.add_argument('--batch', type=int, default=None, help="expected batch size instead of the preset's (a lever: larger batches, fewer steps, lower σ)")
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                     help="a TrainConfig field for the runs, repeatable (e.g. --set loss=wgan-gp --set grad_sample=functorch --set n_critic=2)")
@@ -164,12 +179,7 @@ def main(argv=None):
         ceiling = 100 * accuracy(clf, test); print(f"real-data ceiling (SmallCNN on {len(real_train)} real images, {a.classifier_epochs} epochs): "
                                                    f"{ceiling:.1f}% ({time.time() - t:.0f} s)")
     if not rows: return
-    Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
-    if Path(a.csv).exists() and next(csv.reader(open(a.csv)), None) != list(rows[0]):   # an older script's columns
-        a.csv = str(Path(a.csv).with_name(Path(a.csv).stem + '_v2.csv')); print(f"the existing CSV has other columns: writing {a.csv}")
-    new = not Path(a.csv).exists()
-    with open(a.csv, 'a', newline='') as f:
-        w = csv.DictWriter(f, list(rows[0])); new and w.writeheader(); w.writerows(rows)
+    append_rows(a.csv, rows)
     ours = {r['epsilon_target']: r for r in rows}
     if a.dataset == 'fashion-mnist':  # the published rows are Fashion-MNIST's
         print(f"\n{'method':28} {'public':6} {'acc ε=1':>8} {'acc ε=10':>9} {'FID ε=10':>9}")

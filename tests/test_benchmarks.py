@@ -40,6 +40,21 @@ def test_utility_public_start(tmp_path):
     assert json.loads((tmp_path/'runs'/'mnist-5k_public0.5_nodp_quick'/'data.json').read_text())['trained_on'] == 'public'
 
 
+def test_utility_csv_takes_rows_with_other_columns(tmp_path):
+    "Rows with columns the file lacks (an older script's, or other --backends) are added, not misaligned or sent elsewhere."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('utility', ROOT/'benchmarks'/'utility.py'); u = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(u)
+    f = tmp_path/'u.csv'
+    u.append_rows(f, [{'eps': 1, 'fid_classifier': 2.5}]); u.append_rows(f, [{'eps': 10, 'fid_classifier': 3.5}])
+    u.append_rows(f, [{'eps': 10, 'fid_inception-ts': 53.2, 'fid_classifier': 1.5, 'recall_classifier': 0.3}])
+    rows = list(csv.DictReader(open(f)))
+    assert next(csv.reader(open(f))) == ['eps', 'fid_classifier', 'fid_inception-ts', 'recall_classifier'] and len(rows) == 3
+    assert [r['fid_classifier'] for r in rows] == ['2.5', '3.5', '1.5'] and rows[0]['recall_classifier'] == ''
+    assert rows[2]['fid_inception-ts'] == '53.2' and rows[2]['recall_classifier'] == '0.3'
+    assert not list(tmp_path.glob('*_v2.csv'))
+
+
 def test_dp_throughput_tiny(tmp_path):
     out = run('dp_throughput.py', '--archs', 'mlp', '--batches', '16', '--steps', '2', '--modes', 'none,gc,gc-functorch,gc-bk',
               '--threads', '1', '--csv', tmp_path/'t.csv', cwd=tmp_path)
