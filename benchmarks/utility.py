@@ -64,10 +64,12 @@ def append_rows(path, rows: list) -> Path:
     """Append `rows` (dicts) to the CSV at `path`. Rows whose columns differ from the file's (an older script's, or
     other `--backends`) go in as well: the file is rewritten with the union of the columns, blanks where a row has none."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    header = next(csv.reader(open(path, newline='')), []) if path.exists() else []
+    header = []
+    if path.exists():
+        with open(path, newline='') as f: header = next(csv.reader(f), [])
     cols = list(dict.fromkeys([*header, *(k for r in rows for k in r)]))
     if header and cols != header:   # new columns: rewrite what is there under the union header
-        old = [{k: v for k, v in r.items() if k is not None} for r in csv.DictReader(open(path, newline=''))]
+        with open(path, newline='') as f: old = [{k: v for k, v in r.items() if k is not None} for r in csv.DictReader(f)]
         with open(path, 'w', newline='') as f: w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(old + rows)
         return path
     with open(path, 'a', newline='') as f:
