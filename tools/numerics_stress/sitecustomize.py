@@ -15,16 +15,15 @@ Python imports `sitecustomize` at start-up from `sys.path`, so every process sta
 (nbdev_test's workers, the CLI's subprocesses, kernels) runs under the stress. A developer tool, not part
 of the package or of CI.
 """
-import os
+import os, sys
 
 _REL = os.environ.get('DPGAN_NUMERICS_STRESS')
 
-try:
-    if _REL: import torch, numpy as np
-except ImportError: _REL = None  # a Python without torch (the system's): nothing to stress
-
-if _REL:
+def _install():
+    "Enter the stress mode; called once torch has been imported (by the program, not by this file)."
     import zlib
+    import numpy as np
+    import torch
     from torch.overrides import TorchFunctionMode
 
     REL = float(_REL)
@@ -32,31 +31,46 @@ if _REL:
     OPS = {'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'convolution', 'linear',
            'matmul', '__matmul__', '__rmatmul__', 'mm', 'bmm', 'addmm', 'baddbmm', 'addbmm', 'einsum', 'mv',
            'tensordot', 'convolution_backward', 'conv2d_weight', 'conv2d_input'}
-    _cache: dict = {}
+    cache: dict = {}
 
-    def _pattern(name: str, t: torch.Tensor) -> torch.Tensor:
+    def pattern(name: str, t: torch.Tensor) -> torch.Tensor:
         key = (name, tuple(t.shape), t.device)
-        p = _cache.get(key)
+        p = cache.get(key)
         if p is None:
-            if len(_cache) > 2048: _cache.clear()
+            if len(cache) > 2048: cache.clear()
             u = np.random.default_rng(zlib.crc32(repr((name, tuple(t.shape))).encode())).random(tuple(t.shape), dtype=np.float32)
-            p = _cache[key] = torch.from_numpy(1 + REL * (2 * u - 1)).to(t.device)  # numpy: no torch random op (vmap refuses them)
+            p = cache[key] = torch.from_numpy(1 + REL * (2 * u - 1)).to(t.device)  # numpy: no torch random op (vmap refuses them)
         return p
 
-    def _perturb(name, out):
+    def perturb(name, out):
         if isinstance(out, torch.Tensor):
-            if out.dtype == torch.float32 and out.numel() > 0: return out * _pattern(name, out)
-            return out
-        if isinstance(out, (tuple, list)): return type(out)(_perturb(name, o) for o in out)
+            return out * pattern(name, out) if out.dtype == torch.float32 and out.numel() > 0 else out
+        if isinstance(out, (tuple, list)): return type(out)(perturb(name, o) for o in out)
         return out
 
-    class _Stress(TorchFunctionMode):
+    class Stress(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             name = getattr(func, '__name__', '')
             if name not in OPS or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export(): return out  # no pattern baked into an export
-            return _perturb(name, out)
+            return perturb(name, out)
 
-    _mode = _Stress()
-    _mode.__enter__()  # for the life of the process (the main thread's function-mode stack)
+    Stress().__enter__()  # for the life of the process (the main thread's function-mode stack)
     if os.environ.get('DPGAN_NUMERICS_STRESS_VERBOSE'): print(f"[numerics stress: float32 conv/matmul outputs x (1 ± {REL:g})]")
+
+class _AfterTorch:
+    """A meta-path finder that lets the real finders import torch, then installs the stress: torch is not imported
+    by this file (a process that never imports torch stays without it, as `dpgan --help` must)."""
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != 'torch': return None
+        sys.meta_path.remove(self)
+        import importlib.util
+        spec = importlib.util.find_spec('torch')
+        if spec is None or spec.loader is None: return spec
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module); _install()
+        spec.loader.exec_module = exec_module
+        return spec
+
+if _REL: sys.meta_path.insert(0, _AfterTorch())
