@@ -5,11 +5,12 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test export clean readme docs docs-check studies help
+.PHONY: demo test test-stress export clean readme docs docs-check studies help
 
 help:
 	@echo "make demo   - set up .venv if missing (pinned by constraints.txt), then train the demo DP-GAN on the embedded mnist-5k"
 	@echo "make test   - set up .venv if missing, export + check the package, nbdev_test, pytest tests/"
+	@echo "make test-stress - every notebook's tests under the numerics stress (float32 kernels that differ per shape, as on some CPUs)"
 	@echo "make readme - README.md from nbs/index.ipynb (tools/make_readme.py; no Quarto needed)"
 	@echo "make docs   - executed notebooks -> offline HTML site in _site/, maths by a local MathJax (nbdev_docs if Quarto exists)"
 	@echo "make docs-check - make docs, then open every page in headless Chromium (screenshots in _site/_screenshots/)"
@@ -30,6 +31,15 @@ test: $(STAMP)
 	@test -z "$$(git ls-files --others --exclude-standard dpgan_nb)" || { echo "Untracked exported modules:"; git ls-files --others --exclude-standard dpgan_nb; exit 1; }
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing   # two notebooks at a time, one thread each: no oversubscription of 2 cores
 	$(BIN)/pytest -q tests/
+
+# The numerics stress (tools/numerics_stress/sitecustomize.py): every float32 convolution and matrix product is
+# multiplied by a fixed pattern 1 ± STRESS per (op, shape), as oneDNN's kernels differ per CPU and batch size. Every
+# notebook runs as nbdev_test runs it, and every failing cell is listed (not only a notebook's first). A developer's
+# check of the cross-checks' tolerances, not part of `make test`; add PYTEST=1 to run tests/ under it too.
+STRESS ?= 1e-3
+test-stress: $(STAMP)
+	ls nbs/*.ipynb | OMP_NUM_THREADS=1 PYTHONPATH=$(CURDIR)/tools/numerics_stress DPGAN_NUMERICS_STRESS=$(STRESS) xargs -P 2 -n 6 $(BIN)/python tools/numerics_stress/all_errors.py
+	@if [ -n "$(PYTEST)" ]; then OMP_NUM_THREADS=1 PYTHONPATH=$(CURDIR)/tools/numerics_stress DPGAN_NUMERICS_STRESS=$(STRESS) $(BIN)/pytest -q tests/; fi
 
 export: $(STAMP)
 	$(BIN)/nbdev_export

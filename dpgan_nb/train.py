@@ -877,8 +877,8 @@ class GeneratorSampler:
             y = torch.as_tensor(y, dtype=torch.long).reshape(-1).expand(len(z)) if torch.as_tensor(y).numel() == 1 else torch.as_tensor(y, dtype=torch.long)
             if len(y) != len(z) or (len(y) and not (0 <= int(y.min()) and int(y.max()) < self.n_classes)):
                 raise ValueError(f"labels must be {len(z)} class indices in 0..{self.n_classes - 1}")
-        dev = next(self.G.parameters()).device
-        return torch.cat([self.G(z[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev) if self.conditional else None).cpu()
+        p = next(self.G.parameters())  # the codes go in at the generator's device and precision
+        return torch.cat([self.G(z[i:i + batch_size].to(p.device, p.dtype), y[i:i + batch_size].to(p.device) if self.conditional else None).cpu()
                           for i in range(0, len(z), batch_size)]) if len(z) else torch.empty(0)
     def sample(self, n:int, # how many images
                y=None, # labels of a conditional generator (default: balanced, 0..K-1 repeated)
