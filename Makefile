@@ -8,17 +8,18 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test test-stress export clean readme docs docs-check studies help
 
 help:
-	@echo "make demo   - set up .venv if missing, then train the demo DP-GAN on the embedded mnist-5k"
+	@echo "make demo   - set up .venv if missing (pinned by constraints.txt), then train the demo DP-GAN on the embedded mnist-5k"
 	@echo "make test   - set up .venv if missing, export + check the package, nbdev_test, pytest tests/"
 	@echo "make test-stress - every notebook's tests under the numerics stress (float32 kernels that differ per shape, as on some CPUs)"
 	@echo "make readme - README.md from nbs/index.ipynb (tools/make_readme.py; no Quarto needed)"
 	@echo "make docs   - executed notebooks -> offline HTML site in _site/, maths by a local MathJax (nbdev_docs if Quarto exists)"
 	@echo "make docs-check - make docs, then open every page in headless Chromium (screenshots in _site/_screenshots/)"
 
-# (Re)install when the dependency pins change. torch/torchvision are pinned in settings.ini.
-$(STAMP): settings.ini setup.py
+# (Re)install when the dependencies change. settings.ini declares ranges (what a user's pip may choose from);
+# constraints.txt pins the exact versions that make and CI use.
+$(STAMP): settings.ini setup.py constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -21,8 +21,9 @@ from .console import COMMANDS, top_parser
 __all__ = ['SLIM_STAGES', 'USER_ERRORS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone', 'config_from_args',
            'train_parser', 'cmd_collab', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget', 'evaluate_parser',
            'cmd_evaluate', 'generate_parser', 'cmd_generate', 'slim_parser', 'cmd_slim', 'federated_parser',
-           'cmd_federated', 'dpmi_parser', 'cmd_dpmi', 'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies',
-           'export_parser', 'cmd_export', 'audit_parser', 'cmd_audit', 'user_error', 'error_line', 'main']
+           'cmd_federated', 'dpmi_parser', 'cmd_dpmi', 'packaged_sweeps', 'sweep_file', 'sweep_parser', 'cmd_sweep',
+           'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser', 'cmd_audit', 'user_error',
+           'error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -303,7 +304,7 @@ SLIM_STAGES = ('teacher', 'distill-set', 'student', 'compress', 'finetune', 'exp
 
 def slim_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan slim')
-    p.description = ("GAN slimming in stages (nbs/08c_slimming): teacher (a DCGAN without DP on the public part only), distill-set "
+    p.description = ("GAN slimming in stages (docs: https://dpgan-nb.github.io/dpgan_nb/slimming.html): teacher (a DCGAN without DP on the public part only), distill-set "
                      "TEACHER --out DIR, student DIR --out FILE (gated channels, L1 by proximal steps, quantisation-aware to --bits), "
                      "compress FILE --out FILE (checked equal to the masked student), finetune FILE --teacher RUN (DP on the private "
                      "part: the only stage that costs ε), export FILE-or-RUN --out DIR (safetensors, int8, ONNX; sizes, MACs, latency)")
@@ -369,7 +370,8 @@ def cmd_slim(ns)->int:
 # %% ../nbs/10_cli.ipynb #4ed7d5b9
 def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan federated')
-    p.description = ("Federated DP-GAN on Flower (nbs/08d_federated). run: a SuperLink, one SuperNode per client and `flwr run --stream` "
+    p.description = ("Federated DP-GAN on Flower (needs the federated extra: pip install 'dpgan_nb[federated]'; docs: "
+                     "https://dpgan-nb.github.io/dpgan_nb/federated.html). run: a SuperLink, one SuperNode per client and `flwr run --stream` "
                      "on 127.0.0.1, each client's discriminator by DP-SGD with its own accountant; prints FID per round and per-client ε. "
                      "app DIR: write the Flower app folder, for SuperLink/SuperNodes started by hand")
     p.add_argument('stage', choices=('run', 'app')); p.add_argument('folder', nargs='?', default=None, help='app: where to write it')
@@ -443,10 +445,27 @@ def cmd_dpmi(ns)->int:
     else: print(f"run folder: {run.run_dir}\nprivacy:    {rep}\nsamples:    {run.run_dir/'samples.png'}")
     return 0
 
+def packaged_sweeps()->dict[str, Path]:
+    "The example sweep grids shipped inside the package (`dpgan_nb/sweeps/*.yaml`), by name."
+    import importlib.resources
+    d = importlib.resources.files('dpgan_nb')/'sweeps'
+    return {Path(f.name).stem: Path(str(f)) for f in sorted(d.iterdir(), key=lambda f: f.name) if f.name.endswith(('.yaml', '.yml', '.toml'))} if d.is_dir() else {}
+
+def sweep_file(config:str)->Path:
+    "`config` if it is a file, else the packaged grid of that name (a bare name, with or without its suffix)."
+    p, known = Path(config), packaged_sweeps()
+    if p.is_file(): return p
+    if p.parent == Path('.'):   # a path into a folder names that file only
+        if p.name in known: return known[p.name]
+        by_file = {f.name: f for f in known.values()}
+        if p.name in by_file: return by_file[p.name]
+    raise FileNotFoundError(f"sweep file {config} does not exist, nor is it a packaged grid; packaged: {', '.join(known) or 'none'}")
+
 def sweep_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan sweep')
-    p.description = "Run a grid of dpmi or train configurations from a YAML/TOML file; skips finished runs, resumes interrupted ones."
-    p.add_argument('config', metavar='CONFIG', help='a .yaml/.yml or .toml grid file')
+    p.description = ("Run a grid of dpmi or train configurations from a YAML/TOML file; skips finished runs, resumes interrupted ones. "
+                     f"CONFIG is a file, or the name of a grid that ships with dpgan_nb: {', '.join(packaged_sweeps()) or 'none'}")
+    p.add_argument('config', metavar='CONFIG', help='a .yaml/.yml or .toml grid file, or a packaged grid\'s name')
     p.add_argument('--dry-run', action='store_true', help='list the run folders without running anything')
     p.add_argument('--device', default='cpu', help='where evaluation runs')
     p.add_argument('--json', action='store_true', help='print one JSON line per run')
@@ -454,6 +473,7 @@ def sweep_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
 
 def cmd_sweep(ns)->int:
     from dpgan_nb.dpmi import read_grid, sweep_configs
+    ns.config = sweep_file(ns.config)
     if ns.dry_run:
         spec = read_grid(ns.config)
         for c in sweep_configs(spec): print(Path(c.runs_root)/(c.name or run_name(c)))
@@ -527,7 +547,7 @@ def _optional_errors()->tuple:
     except ImportError: pass
     return tuple(errs)
 
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
+USER_ERRORS = (MissingExtra, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
                pickle.UnpicklingError, EOFError, argparse.ArgumentError, argparse.ArgumentTypeError)  # json and TOML errors are ValueErrors
 _CORRUPT = ('PytorchStreamReader', 'failed finding central directory', 'failed reading zip archive', 'is unreadable',
             'invalid header or archive is corrupted', 'not a zip file')

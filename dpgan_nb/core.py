@@ -16,7 +16,7 @@ import torch
 # %% auto #0
 __all__ = ['RUN_FORMAT', 'seed_everything', 'available_devices', 'get_device', 'gan_devices', 'eval_mode', 'Config',
            'config_hash', 'run_name', 'write_json', 'save_weights', 'save_state', 'load_state', 'read_json',
-           'make_run_dir', 'open_run_dir', 'RunLogger', 'progress']
+           'make_run_dir', 'open_run_dir', 'RunLogger', 'progress', 'MissingExtra', 'import_extra']
 
 # %% ../nbs/00_core.ipynb #bfa19425
 def seed_everything(seed:int=0, # the run's seed
@@ -248,3 +248,20 @@ def progress(iterable=None, # what to iterate over (or None with `total`)
     from tqdm.auto import tqdm
     if disable is None: disable = os.environ.get('DPGAN_NO_PROGRESS', '0') == '1'
     return tqdm(iterable, total=total, desc=desc, disable=disable, dynamic_ncols=True, **kwargs)
+
+# %% ../nbs/00_core.ipynb #11f2cf87
+class MissingExtra(ModuleNotFoundError):
+    "A package that only one of dpgan_nb's pip extras installs is missing; the message names the extra."
+
+def import_extra(module:str, # the module to import, e.g. 'flwr.app' or 'torchvision.datasets'
+                 extra:str, # the extra of dpgan_nb that installs its package
+                 what:str, # what needs it, for the message (e.g. "backend 'inception'")
+                ):
+    "`importlib.import_module(module)`, or `MissingExtra` saying `pip install 'dpgan_nb[extra]'` when its package is absent."
+    import importlib
+    try: return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        top = module.split('.')[0]
+        if e.name is None or e.name.split('.')[0] != top: raise   # the package is there, something it imports is not: its own error
+        raise MissingExtra(f"{what} needs the {top} package, which dpgan_nb installs only with an extra: pip install 'dpgan_nb[{extra}]'",
+                           name=e.name) from e

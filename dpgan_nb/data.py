@@ -142,6 +142,8 @@ def load_fashion_mnist(root:str|Path|None=None, # folder with the four IDX files
     return ImageDataset(torch.cat([p.images for p in parts.values()]), torch.cat([p.labels for p in parts.values()]), classes, name)
 
 # %% ../nbs/01_data.ipynb #09970a16
+from .core import import_extra   # torchvision is an extra: without it, a message that names it
+
 def _from_tv(ds, classes, name)->ImageDataset:
     xs, ys = zip(*[(x, y) for x, y in ds])
     return ImageDataset(torch.stack(xs) * 2 - 1, torch.as_tensor(ys), classes, name)
@@ -152,6 +154,7 @@ def load_torchvision(name:str, # 'mnist', 'fashion-mnist-download' or 'celeba'
                      image_size:int=64, # side of CelebA images after crop and resize
                      download:bool=True)->ImageDataset:
     "A data set through torchvision's downloaders (needs the internet the first time)."
+    import_extra('torchvision', 'torchvision', f"data set {name!r} (torchvision's downloaders)")
     import torchvision.datasets as tvd, torchvision.transforms as T
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if name in ('mnist', 'fashion-mnist-download'):
@@ -169,6 +172,7 @@ def load_image_folder(path:str|Path, # folder with one sub-folder of images per 
                       image_size:int=28, # images are resized (and centre-cropped) to this side
                       grayscale:bool=True)->ImageDataset:
     "Your own images: an `ImageFolder` layout, resized, in [-1, 1]."
+    import_extra('torchvision', 'torchvision', "an image folder (torchvision's ImageFolder)")
     import torchvision.datasets as tvd, torchvision.transforms as T
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"image folder {path} does not exist")

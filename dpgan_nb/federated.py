@@ -18,6 +18,8 @@ from .models import build_gan
 from .train import (TrainConfig, Trainer, split_data, save_checkpoint, load_checkpoint, register_sampler, register_release,
                             _train_sampler, _SPEC_FIELDS)
 
+import_extra('flwr', 'federated', 'dpgan_nb.federated (federated DP-GANs on Flower)')   # Flower is an extra: say which, before its imports below
+
 # %% auto #0
 __all__ = ['STRATEGIES', 'FED_RELEASE', 'client_app', 'client_app_clip', 'client_app_secagg', 'client_app_secagg_clip',
            'server_app', 'FedConfig', 'fed_split', 'client_data', 'client_train_config', 'fed_models', 'pack', 'unpack',

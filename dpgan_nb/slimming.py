@@ -463,7 +463,7 @@ def load_slim(path:str|Path, device='cpu')->SlimGenerator:
 def export_onnx(G:SlimGenerator, path:str|Path, check:bool=True)->dict:
     "ONNX export (input `z` (and `y`), output `images`); with `check`, run in onnxruntime and compare with PyTorch."
     import importlib.util
-    if importlib.util.find_spec('onnx') is None: raise ModuleNotFoundError("ONNX export needs the onnx package: pip install onnx onnxruntime")
+    if importlib.util.find_spec('onnx') is None: raise MissingExtra("ONNX export needs the onnx package, which dpgan_nb installs only with an extra: pip install 'dpgan_nb[onnx]'", name='onnx')
     path = Path(path); G = G.cpu().eval(); cond = G.cond != 'none'
     z = torch.randn(4, G.latent_dim); y = torch.arange(4) % max(G.n_classes, 1)
     args = (z, y) if cond else (z,)
