@@ -30,7 +30,7 @@ test: $(STAMP)
 	@git diff --quiet -- dpgan_nb || { echo "The package is out of step with nbs/: run nbdev_export and commit dpgan_nb/"; git diff --stat -- dpgan_nb; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard dpgan_nb)" || { echo "Untracked exported modules:"; git ls-files --others --exclude-standard dpgan_nb; exit 1; }
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing   # two notebooks at a time, one thread each: no oversubscription of 2 cores
-	$(BIN)/pytest -q tests/
+	$(BIN)/pytest -q --durations=15 tests/   # the 15 slowest tests, to keep make test within 20 minutes on 2 cores
 
 # The numerics stress (tools/numerics_stress/sitecustomize.py): every float32 convolution and matrix product is
 # multiplied by a fixed pattern 1 ± STRESS per (op, shape), as oneDNN's kernels differ per CPU and batch size. Every
