@@ -258,7 +258,7 @@ def cmd_evaluate(ns)->int:
     out = evaluate(ns.run_dir, ns.metrics, ns.num_samples, ns.fid_backend, ns.device, ns.study, ns.results_root, ns.seed,
                    downstream_models=ns.downstream_models, mia_samples=ns.mia_samples)
     if ns.json: print(json.dumps(out))
-    else: print(_summary(out)); print(f"written: {Path(ns.run_dir)/'metrics.json'}, {out['results']}")
+    else: print(_summary(out)); print(f"written: {out['metrics_file']}, {out['results']}")
     return 0
 
 def generate_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
