@@ -50,7 +50,7 @@ clean: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/make_readme.py
 
-# The site: tools/build_docs.py executes nbs/ (one kernel per notebook), runs nbdev's processing into _proc/, then
+# The site: tools/build_docs.py executes nbs/ (one kernel per notebook), runs nbdev's processing into _sphinx/, then
 # sphinx-build (docs/conf.py: myst-nb, sphinx-book-theme, sphinx-mathjax-offline) into _site/. Widgets are drawn from
 # their saved state by the ipywidgets HTML manager, which --fetch-widgets takes from the npm registry (pinned, SHA-256
 # checked); without npm the widgets are drawn static. Where Quarto exists, nbdev_docs builds nbdev's own site too.

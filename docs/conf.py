@@ -1,7 +1,7 @@
-"""Sphinx configuration of the offline docs site (`make docs`: tools/build_docs.py runs `sphinx-build -c docs _proc _build/html`, then moves it to `_site/`).
+"""Sphinx configuration of the offline docs site (`make docs`: tools/build_docs.py runs `sphinx-build -c docs _sphinx _build/html`, then moves it to `_site/`).
 
-The sources are nbdev's processed notebooks in `_proc/` (already executed, so myst-nb does not run them) and the
-API pages tools/build_docs.py writes in `_proc/api/`. Everything a page loads is under `_site/_static/`: the theme,
+The sources are nbdev's processed notebooks, adapted, in `_sphinx/` (already executed, so myst-nb does not run them) and the
+API pages tools/build_docs.py writes in `_sphinx/api/`. Everything a page loads is under `_site/_static/`: the theme,
 Sphinx's search (`searchindex.js`), MathJax 3 from sphinx-mathjax-offline and, where tools/build_docs.py fetched it,
 the ipywidgets HTML manager (`_static/widgets/embed.js`) that shows widgets from their saved state.
 """

@@ -7,15 +7,16 @@
    after exported definitions first, in definition order, so they run in that kernel too. The executed copies go to
    `_executed/` (a copy of `nbs/`).
 2. **process**: nbdev's own notebook processing (`proc_nbs`'s loop, what `nbdev_proc_nbs` runs, without its
-   Quarto set-up) turns `_executed/` into `_proc/`: directives honoured, hidden and exported cells removed, front
+   Quarto set-up) turns `_executed/` into `_sphinx/`: directives honoured, hidden and exported cells removed, front
    matter, `show_doc` cells' inputs hidden. Its `exec_show_docs` step is left out: it re-runs exported and import cells
    alone in one process, which breaks on cells that mix imports and code, and the kernel has already run them.
-3. **adapt for Sphinx**: the Quarto cell options left in `_proc/` become myst-nb tags, the front matter a title,
+3. **adapt for Sphinx**: the Quarto cell options left in `_sphinx/` become myst-nb tags, the front matter a title,
    show_doc's `[source]` links point at the module's source page (viewcode) instead of GitHub, nbdev's doc links at
    the local pages, widgets keep their saved state (shown by a local copy of the ipywidgets HTML manager, or, without
-   one, as a static sketch of their controls), and `_proc/api/` gets one autodoc page per module.
-4. **sphinx-build** `-c docs _proc _build/html`, moved to `_site/` when it succeeds: search (Sphinx's own, `searchindex.js`), navigation, "on this page",
-   MathJax 3 from sphinx-mathjax-offline, nothing loaded from the network.
+   one, as a static sketch of their controls), and `_sphinx/api/` gets one autodoc page per module. (Not nbdev's
+   `_proc/`: `nbdev_docs` would take these adapted notebooks, newer than their sources, for its own processed ones.)
+4. **sphinx-build** `-c docs _sphinx _build/html`, moved to `_site/` when it succeeds: search (Sphinx's own,
+   `searchindex.js`), navigation, "on this page", MathJax 3 from sphinx-mathjax-offline, nothing from the network.
 
     python tools/build_docs.py                  # execute every notebook, build the site
     python tools/build_docs.py --only 03_privacy  # execute only these; the others as executed last time (or as stored)
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / 'nbs'
 SITE = ROOT / '_site'
 EXECUTED = ROOT / '_executed'     # executed copy of nbs/ (proc_nbs's input; at the depth of nbs/ so ../ links still hold)
-PROC = ROOT / '_proc'             # nbdev's processed notebooks: Sphinx's source folder
+PROC = ROOT / '_sphinx'           # nbdev's processed notebooks, adapted: Sphinx's sources (at the depth of nbs/: ../ links hold)
 CONF = ROOT / 'docs'              # conf.py
 BUILD = ROOT / '_build'            # Sphinx's doctrees and output (moved to _site/ when the build succeeds)
 ERROR_TAG = 'docs-error'          # put on cells whose execution failed; the page shows them as `tag_docs-error`
