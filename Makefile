@@ -5,11 +5,12 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-stress export clean readme docs docs-check studies help
+.PHONY: demo test test-nb test-stress export clean readme docs docs-check studies help
 
 help:
 	@echo "make demo   - set up .venv if missing (pinned by constraints.txt), then train the demo DP-GAN on the embedded mnist-5k"
-	@echo "make test   - set up .venv if missing, export + check the package, nbdev_test, pytest tests/"
+	@echo "make test   - set up .venv if missing, export + check the package, pytest tests/ (every notebook's tests in a Jupyter kernel too)"
+	@echo "make test-nb - nbdev_test: the notebooks' tests in-process (the quick loop while editing)"
 	@echo "make test-stress - every notebook's tests under the numerics stress (float32 kernels that differ per shape, as on some CPUs)"
 	@echo "make readme - README.md from nbs/index.ipynb (tools/make_readme.py; no Quarto needed)"
 	@echo "make docs   - executed notebooks -> nbdev's processed notebooks -> offline Sphinx site in _site/ (nbdev_docs too if Quarto exists)"
@@ -29,8 +30,13 @@ test: $(STAMP)
 	$(BIN)/nbdev_export
 	@git diff --quiet -- dpgan_nb || { echo "The package is out of step with nbs/: run nbdev_export and commit dpgan_nb/"; git diff --stat -- dpgan_nb; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard dpgan_nb)" || { echo "Untracked exported modules:"; git ls-files --others --exclude-standard dpgan_nb; exit 1; }
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing   # two notebooks at a time, one thread each: no oversubscription of 2 cores
 	$(BIN)/pytest -q --durations=15 tests/   # the 15 slowest tests, to keep make test within 20 minutes on 2 cores
+
+# The notebooks' test cells are run once by make test, in real Jupyter kernels (tests/test_notebooks_kernel.py: the
+# cells nbdev_test runs, skipped by the same rule, two notebooks at a time). nbdev_test runs the same cells in-process:
+# the quicker loop while editing a notebook (make test-nb, or nbdev_test --path nbs/04_train.ipynb).
+test-nb: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing   # two notebooks at a time, one thread each: no oversubscription of 2 cores
 
 # The numerics stress (tools/numerics_stress/sitecustomize.py): every float32 convolution and matrix product is
 # multiplied by a fixed pattern 1 ± STRESS per (op, shape), as oneDNN's kernels differ per CPU and batch size. Every

@@ -159,8 +159,13 @@ def cmd_train(ns)->int:
     if world > 1:  # every rank reports, so agreement across ranks can be checked
         sums = {k: float(sum(p.detach().double().abs().sum() for p in m.parameters())) for k, m in (('g_checksum', tr.G), ('d_checksum', tr.D))}
         print(json.dumps({'rank': rank, 'world_size': world, 'run_dir': str(tr.run_dir), **rep.to_dict(), **sums}), flush=True)
-    elif ns.json: print(json.dumps({'run_dir': str(tr.run_dir), **rep.to_dict(), 'stop_reason': tr.stop_reason}))
     else:
+        at = getattr(tr, 'resumed_at', None); finished = at is not None and at >= tr.budget.steps
+        if ns.json: print(json.dumps({'run_dir': str(tr.run_dir), **rep.to_dict(), 'stop_reason': tr.stop_reason, 'resumed_at': at,
+                                      'already_finished': finished})); return 0
+        if finished: print(f"finished:   this run had already taken its {tr.budget.steps} steps (checkpoints/last.pt); nothing was trained "
+                           "(--no-resume trains it afresh in the same folder)")
+        elif at: print(f"resumed:    from step {at} of {tr.budget.steps} (checkpoints/last.pt)")
         print(f"run folder: {tr.run_dir}")
         print(f"privacy:    {rep}")
         tn = tuning_note(cfg)
@@ -258,7 +263,7 @@ def cmd_evaluate(ns)->int:
     out = evaluate(ns.run_dir, ns.metrics, ns.num_samples, ns.fid_backend, ns.device, ns.study, ns.results_root, ns.seed,
                    downstream_models=ns.downstream_models, mia_samples=ns.mia_samples)
     if ns.json: print(json.dumps(out))
-    else: print(_summary(out)); print(f"written: {Path(ns.run_dir)/'metrics.json'}, {out['results']}")
+    else: print(_summary(out)); print(f"written: {out['metrics_file']}, {out['results']}")
     return 0
 
 def generate_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:

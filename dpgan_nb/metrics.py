@@ -27,7 +27,8 @@ __all__ = ['CLASSIFIER_WEIGHTS', 'FEATURE_BACKENDS', 'FID_HELPER_INPUT_RANGE', '
            'run_split', 'real_split', 'reference_stats', 'inception_score', 'generator_scores', 'f1',
            'precision_recall', 'discriminator_precision_recall', 'downstream_utility', 'adversarial_logits',
            'discriminator_scores', 'membership_attack', 'white_box_mia', 'black_box_mia', 'load_run', 'run_samples',
-           'labeller_records', 'generate', 'eval_split', 'label_note', 'evaluate']
+           'labeller_records', 'generate', 'eval_split', 'label_note', 'metrics_path', 'default_results_root',
+           'evaluate']
 
 # %% ../nbs/05_metrics.ipynb #20f83e8b
 class SmallCNN(nn.Module):
@@ -688,7 +689,22 @@ def label_note(ds:ImageDataset, # samples from `run_samples`
             'private_records_shared': shared if shared is not None else 'unknown',
             'note': "measurement on the data owner's machine; these labels are not part of any release"}
 
-def evaluate(run_dir:str|Path, # a training run folder
+def metrics_path(run_dir:str|Path)->Path:
+    "Where `evaluate` writes a run's metrics: `<run>/metrics.json`; for a release bundle `<bundle>-metrics.json` beside it (a bundle holds what `export` listed in its release.json, nothing added)."
+    run_dir = Path(run_dir)
+    return run_dir.parent/f'{run_dir.name}-metrics.json' if (run_dir/'release.json').exists() else run_dir/'metrics.json'
+
+def default_results_root(run_dir:str|Path)->Path:
+    "`results/` beside the runs folder (`<run>/../../results`); beside a release bundle, `results/` in the bundle's folder."
+    run_dir = Path(run_dir).resolve()
+    return run_dir.parent/'results' if (run_dir/'release.json').exists() else run_dir.parent.parent/'results'
+
+def _check_writable(folder:Path, what:str):
+    try: folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise PermissionError(f"cannot write {what} into {folder}: {e.strerror}") from None
+    if not os.access(folder, os.W_OK): raise PermissionError(f"cannot write {what} into {folder}: not writable (nothing was computed)")
+
+def evaluate(run_dir:str|Path, # a training run folder, or a release bundle
              metrics:Sequence[str]=('fid', 'is', 'pr', 'downstream', 'mia'), # any of `EVAL_METRICS`
              num_samples:int=2000, # generated images per metric
              fid_backend:str='classifier', # feature backend of FID and k-NN precision/recall
@@ -700,19 +716,24 @@ def evaluate(run_dir:str|Path, # a training run folder
              mia_samples:int|None=1000, # at most this many members and as many non-members
              stats_cache:str|Path|None=None, # reference statistics cache (default: `reference_stats`'s)
              record:bool=True, # write metrics.json and the results row (False: only return them)
+             progress_bar:bool=True, # one step per stage (samples, then each metric)
             )->dict:
-    "Compute `metrics` for a run on its own test split, write `<run_dir>/metrics.json` and append a row to `<results_root>/<study>.csv`."
+    """Compute `metrics` for a run on its own test split, append a row to `<results_root>/<study>.csv` and write
+    `metrics_path(run_dir)` (a run's `metrics.json`; beside a release bundle, never into it), atomically and last."""
     bad = [m for m in metrics if m not in EVAL_METRICS]
     if bad: raise ValueError(f"unknown metrics {bad}; known: {', '.join(EVAL_METRICS)}")
-    run_dir = Path(run_dir)
-    results_root = Path(results_root) if results_root is not None else run_dir.resolve().parent.parent/'results'
+    run_dir = Path(run_dir); open_run_dir(run_dir); mpath = metrics_path(run_dir)   # a folder that is not a run: said before anything is made
+    results_root = Path(results_root) if results_root is not None else default_results_root(run_dir)
+    if record: _check_writable(mpath.parent, 'metrics'); _check_writable(results_root, 'the results row')  # before minutes of work
+    bar = progress(total=1 + len(metrics), desc='evaluate', disable=None if progress_bar else True)
     need_d = any(m in metrics for m in ('pr_d', 'mia'))
     tr = load_run(run_dir, device, need_d)
     if need_d: tr.D  # a run without an image discriminator says so before any work
     cfg = tr.cfg; members = tr.data; test = eval_split(run_dir, cfg, getattr(tr, 'test', None))
     need_labels = tr.G.cond == 'none' and any(m in metrics for m in ('downstream', 'mia_bb'))  # measurement only (see label_note)
     cw = dataset_classifier(cfg.dataset, cfg.data_root, device=device) if need_labels or 'is' in metrics or fid_backend == 'classifier' else None
-    fake = run_samples(tr, num_samples, seed, 'classifier' if need_labels else None, device, cw)
+    fake = run_samples(tr, num_samples, seed, 'classifier' if need_labels else None, device, cw); bar.update(1)
+    done = lambda m: bar.update(1) if m in metrics else None
     res, ext = {}, None
     bw = cw if fid_backend == 'classifier' else None
     if any(m in metrics for m in ('fid', 'pr')):
@@ -722,17 +743,21 @@ def evaluate(run_dir:str|Path, # a training run folder
         full = check_rank(len(fake), ext.dim)
         res['fid'] = {'value': fid_from_stats(*feature_stats(ff), ref['mu'], ref['sigma']), 'backend': ext.name,
                       'n_fake': len(fake), 'n_real': ref['n'], 'reference': f"{cfg.dataset} test split of this run", 'full_rank': full}
+    done('fid')
     if 'is' in metrics:
         c = feature_extractor('classifier', device, cw)
         m_, s_ = inception_score(c.logits(fake.images))
         res['is'] = {'mean': m_, 'std': s_, 'backend': c.name, 'splits': 10, 'n_fake': len(fake),
                      'real_test': inception_score(c.logits(test.images))[0]}
+    done('is')
     if 'pr' in metrics:
         res['pr'] = {**precision_recall(ext(test.images), ff, k), 'backend': ext.name}
+    done('pr')
     if 'pr_d' in metrics:
         real_l = discriminator_scores(tr.D, test); fake_l = discriminator_scores(tr.D, fake)
         res['pr_d'] = {**discriminator_precision_recall(real_l, fake_l),
                        'note': "real-vs-fake quality of this run's discriminator on the test split; not comparable to k-NN precision/recall"}
+    done('pr_d')
     private = read_json(run_dir/'data.json').get('private') if (run_dir/'data.json').exists() else None
     if 'downstream' in metrics:
         real_tr = members.subset(range(min(len(members), num_samples)), name='real train')
@@ -741,20 +766,23 @@ def evaluate(run_dir:str|Path, # a training run folder
                              'labels': label_note(fake, cw, private),
                              'note': 'synthetic: trained on generated samples; real: the same models on real training images (the ceiling); '
                                      'hyper-parameters chosen on a held-out 20% of each training set, never on the test split'}
+    done('downstream')
     if 'mia' in metrics: res['mia'] = {**white_box_mia(tr.D, members, test, mia_samples, seed), 'backend': 'discriminator'}
+    done('mia')
     if 'mia_bb' in metrics:
         shadow = (cfg.replace(epochs=min(cfg.epochs, 5.)) if isinstance(cfg, TrainConfig) else
                   TrainConfig(dataset=cfg.dataset, data_root=cfg.data_root, epochs=5., dp_mode='none', target_epsilon=None, g_device=str(device)))
         res['mia_bb'] = {**black_box_mia(fake, members, test, shadow, mia_samples, seed), 'labels': label_note(fake, cw, private)}
+    done('mia_bb'); bar.close()
     priv = read_json(run_dir/'privacy.json') if (run_dir/'privacy.json').exists() else {}
     from dpgan_nb import __version__
     out = {'_version': __version__, 'run': run_dir.name, 'num_samples': num_samples, 'seed': seed, 'metrics': res,
            'test_split': _record_summary(data_record(test, cfg.dataset, cfg.data_root)),
            'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'delta', 'steps', 'noise_multiplier') if k in priv}}
     if not record: return out
-    write_json(run_dir/'metrics.json', out)
     row = {'run': run_dir.name, 'dataset': cfg.dataset, 'arch': cfg.arch, 'dp_mode': cfg.dp_mode,
            'epsilon': priv.get('epsilon'), 'num_samples': num_samples, **_flat(res)}
     RunLogger(results_root, f'{study}.csv', f'{study}.jsonl').log(**row)
-    out['results'] = str(results_root/f'{study}.csv')
+    write_json(mpath, out)   # last, and atomically: an evaluation that failed leaves the previous metrics.json as it was
+    out['results'], out['metrics_file'] = str(results_root/f'{study}.csv'), str(mpath)
     return out

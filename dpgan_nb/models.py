@@ -313,8 +313,8 @@ def build_gan(arch:str='dcgan', # one of `ARCHS`: 'mlp', 'dcgan', 'resnet'
               d_activation:str|None=None, # discriminator activation (None: the family's default)
               n_classes:int=0, # number of classes (needed unless cond='none')
               cond:str='none', # one of `CONDITIONS`
-              ngf:int=64, # generator width (convolutional families)
-              ndf:int=64, # discriminator width (convolutional families)
+              ngf:int|None=None, # generator width (convolutional families: default 64; MLP: hidden (8, 16, 32) × ngf)
+              ndf:int|None=None, # discriminator width (convolutional families: default 64; MLP: hidden (16, 8) × ndf)
               d_norm:str|None=None, # 'group', 'layer' or 'none' (None: the family's default)
               **kw, # `g_<name>` / `d_<name>`: other arguments of the generator / discriminator
              )->tuple[Generator, Discriminator]:
@@ -327,7 +327,10 @@ def build_gan(arch:str='dcgan', # one of `ARCHS`: 'mlp', 'dcgan', 'resnet'
     if g_activation is not None: g_kw['activation'] = g_activation
     if d_activation is not None: d_kw['activation'] = d_activation
     if d_norm is not None: d_kw['norm'] = d_norm
-    if arch != 'mlp': g_kw['ngf'], d_kw['ndf'] = ngf, ndf
+    if arch != 'mlp': g_kw['ngf'], d_kw['ndf'] = ngf or 64, ndf or 64
+    else:
+        if ngf is not None: g_kw.setdefault('hidden', (8 * ngf, 16 * ngf, 32 * ngf))
+        if ndf is not None: d_kw.setdefault('hidden', (16 * ndf, 8 * ndf))
     G_cls, D_cls = ARCHS[arch]
     G = G_cls(latent_dim, img_shape, n_classes=n_classes, cond=cond, **g_kw)
     return G, check_dp_compatible(D_cls(img_shape, n_classes=n_classes, cond=cond, **d_kw))

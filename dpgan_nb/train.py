@@ -124,7 +124,7 @@ class TrainConfig(Config):
     presets: ClassVar = {
         'demo': dict(),
         'nodp': dict(dp_mode='none', target_epsilon=None),
-        'tiny': dict(arch='mlp', conditional=False, g_ema=0.9, latent_dim=8, max_samples=256, epochs=1.0, batch_size=32, log_every=1,
+        'tiny': dict(arch='mlp', ngf=8, ndf=8, conditional=False, g_ema=0.9, latent_dim=8, max_samples=256, epochs=1.0, batch_size=32, log_every=1,
                      sample_every=4, checkpoint_every=4, lr_g=2e-4, lr_d=2e-4, beta1=0.5),
         'opacus-example': dict(conditional=False, g_ema=0.0, batch_size=64, epochs=10.0, lr_g=2e-4, lr_d=2e-4, beta1=0.5, latent_dim=100, ngf=64, ndf=64),
         'fashion': _FASHION,
@@ -626,7 +626,7 @@ def generator_spec(tr:Trainer)->dict:
     "What building the generator again needs, and nothing about the data but its shape and class names."
     c = tr.cfg
     return {**{k: getattr(c, k) for k in _SPEC_FIELDS}, 'image_shape': list(tr.data.image_shape), 'classes': list(tr.data.classes),
-            'cond': tr.G.cond}
+            'cond': tr.G.cond, 'mlp_ngf': True}   # mlp_ngf: an MLP's widths follow ngf/ndf (specs without it: the MLP defaults)
 
 def save_generator(tr:Trainer, path:str|Path)->Path:
     "The generator's weights as safetensors (no code on load), with `generator_spec` in its metadata: sampling needs only this file."
@@ -728,7 +728,7 @@ def train(cfg:TrainConfig, # what to train
     if world > 1:
         import torch.distributed as dist
         dist.barrier()  # rank 0 has made the folder
-    if resume: resume_from(tr, run_dir/'checkpoints')
+    tr.resumed_at = tr.step if resume and resume_from(tr, run_dir/'checkpoints') is not None else None   # the step it went on from
     return tr.fit()
 
 class _StopAt(Callback):
@@ -900,8 +900,9 @@ def generator_spec_of(path:Path)->dict:
 
 def gan_from_spec(s:dict)->tuple[nn.Module, nn.Module]:
     "(G, D) of the architecture a `generator_spec` describes, untrained."
+    old_mlp = s['arch'] == 'mlp' and not s.get('mlp_ngf')   # written when the MLP ignored ngf/ndf: its default widths
     return build_gan(s['arch'], s['image_shape'], s['latent_dim'], s['g_activation'], s['d_activation'],
-                     len(s['classes']) if s['cond'] != 'none' else 0, s['cond'], s['ngf'], s['ndf'], s['d_norm'],
+                     len(s['classes']) if s['cond'] != 'none' else 0, s['cond'], None if old_mlp else s['ngf'], None if old_mlp else s['ndf'], s['d_norm'],
                      **_g_upsample_kw(s.get('g_upsample', 'transpose')))  # specs written before g_upsample: transposed convolutions
 
 @register_sampler('train')

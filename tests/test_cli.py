@@ -80,6 +80,11 @@ def test_train_writes_run_folder_matching_budget_and_resumes(tmp_path):
     assert part['steps'] == 3 and part['epsilon'] < priv['epsilon']
     done = last_json(dpgan('train', *common, '--name', 'split').stdout)
     assert done['steps'] == priv['steps'] and done['epsilon'] == priv['epsilon']
+    assert done['resumed_at'] == 3 and not done['already_finished']
+    # run again once finished: it says so, and trains nothing
+    again = dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--name', 'split').stdout
+    assert 'had already taken its 8 steps' in again and 'nothing was trained' in again, again
+    assert json.loads((d.parent / 'split' / 'privacy.json').read_text())['steps'] == 8
 
 
 def test_train_dry_run_plans_and_writes_nothing(tmp_path):

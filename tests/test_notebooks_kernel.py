@@ -1,4 +1,5 @@
-"""Every notebook runs top to bottom in a real Jupyter kernel, as a user's Jupyter runs it.
+"""Every notebook runs top to bottom in a real Jupyter kernel, as a user's Jupyter runs it. This is how `make test` runs the
+notebooks' test cells (once: `nbdev_test`, which runs the same cells in-process, is `make test-nb`, the quick loop).
 
 `nbdev_test` executes notebooks with execnb, inside one Python process and with no kernel, so widgets, comm
 messages and `tqdm.auto`'s widget progress bars are never exercised. Here each notebook goes through nbclient

@@ -1,4 +1,4 @@
-"""Packaging and notebook hygiene checks (run by `make test` after nbdev_test).
+"""Packaging and notebook hygiene checks (run by `make test`).
 
 - the wheel built from the repo ships `dpgan_nb` (with `_modidx.py`), and `import dpgan_nb.data` works from
   outside the repo: what `pip install .` gives a user;
