@@ -43,6 +43,8 @@ def test_help_lists_commands_and_flags():
     flat = ' '.join(out.split())   # argparse wraps lines; --dataset names the data sets it takes
     assert all(n in flat.replace('- ', '-') for n in ('mnist-5k', 'fashion-mnist', 'idx:FOLDER', 'folder:PATH')), flat
     assert '--dry-run' in out
+    demo = ' '.join(dpgan('demo', '--help').stdout.split())   # documented: what it trains, its flags
+    assert 'dpgan train --preset demo' in demo and 'ε = 10' in demo and '--runs-root' in demo and 'where its run folder goes' in demo, demo
 
 
 def test_budget_json_has_the_documented_keys():
