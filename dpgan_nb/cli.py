@@ -57,6 +57,11 @@ def _none_or(tp):
     conv.__name__ = tp.__name__
     return conv
 
+def _preset_defaults(cls:type, name:str)->str:
+    "'; preset tiny: 8, fashion: 64': what each preset that sets field `name` sets it to (a --preset changes the default)."
+    got = [f"{p}: {v[name]}" for p, v in getattr(cls, 'presets', {}).items() if name in v]
+    return f"; preset {', '.join(got)}" if got else ''
+
 def add_config_args(p:argparse.ArgumentParser, cls:type, aliases:dict|None=None)->argparse.ArgumentParser:
     "One `--flag` per field of the dataclass `cls`, typed, with the field's comment as help; defaults left unset."
     try:
@@ -67,8 +72,9 @@ def add_config_args(p:argparse.ArgumentParser, cls:type, aliases:dict|None=None)
     for f in dataclasses.fields(cls):
         tp, flags = _field_type(f), [f"--{f.name.replace('_', '-')}"] + aliases.get(f.name, [])
         optional = 'None' in str(f.type)
-        extra = f"; one of {', '.join(DATASETS)}" if f.name == 'dataset' else ''   # the names, not just "a name load_dataset knows"
-        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=(docs.get(f.name) or '') + extra + f" (default: {f.default})")
+        names = DATASETS if f.name == 'dataset' else getattr(cls, 'choices', {}).get(f.name)   # the names, not just "a name load_dataset knows"
+        extra = f"; one of {', '.join(names)}" if names else ''
+        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=(docs.get(f.name) or '') + extra + f" (default: {f.default}{_preset_defaults(cls, f.name)})")
         if tp is bool: p.add_argument(*flags, action=argparse.BooleanOptionalAction, **kw)
         else: p.add_argument(*flags, type=_none_or(tp) if optional else tp, metavar=f.name.upper(), **kw)
     return p

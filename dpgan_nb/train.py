@@ -121,6 +121,10 @@ class TrainConfig(Config):
 
     job: ClassVar[str] = 'train'
     key_args: ClassVar = ('dataset', 'arch', 'dp_mode', 'target_epsilon', 'epochs')
+    choices: ClassVar = {'arch': tuple(ARCHS), 'cond': CONDITIONS[1:], 'loss': LOSSES, 'g_upsample': UPSAMPLES, 'dp_mode': DP_MODES,
+                         'clip_mode': ('constant', 'adaptive'), 'grad_sample': ('auto', *GRAD_SAMPLES), 'accountant': ACCOUNTANTS,
+                         'train_on': ('private', 'public'), 'g_activation': ACTIVATIONS, 'd_activation': ACTIVATIONS,
+                         'd_norm': ('group', 'layer', 'none')}   # what `--help` lists for a field that takes one of a few names
     presets: ClassVar = {
         'demo': dict(),
         'nodp': dict(dp_mode='none', target_epsilon=None),

@@ -43,6 +43,8 @@ def test_help_lists_commands_and_flags():
     flat = ' '.join(out.split())   # argparse wraps lines; --dataset names the data sets it takes
     assert all(n in flat.replace('- ', '-') for n in ('mnist-5k', 'fashion-mnist', 'idx:FOLDER', 'folder:PATH')), flat
     assert '--dry-run' in out
+    assert 'one of bce, wgan, wgan-gp, hinge' in flat and 'one of rdp, prv' in flat   # choice flags list their choices
+    assert '(default: dcgan; preset tiny: mlp)' in flat and 'preset tiny: 8' in flat      # and what a --preset sets instead
     demo = ' '.join(dpgan('demo', '--help').stdout.split())   # documented: what it trains, its flags
     assert 'dpgan train --preset demo' in demo and 'ε = 10' in demo and '--runs-root' in demo and 'where its run folder goes' in demo, demo
 
