@@ -700,9 +700,11 @@ def default_results_root(run_dir:str|Path)->Path:
     return run_dir.parent/'results' if (run_dir/'release.json').exists() else run_dir.parent.parent/'results'
 
 def _check_writable(folder:Path, what:str):
-    try: folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise PermissionError(f"cannot write {what} into {folder}: {e.strerror}") from None
-    if not os.access(folder, os.W_OK): raise PermissionError(f"cannot write {what} into {folder}: not writable (nothing was computed)")
+    "Refuse, before any work, a destination that cannot be written: nothing is created here (a refused evaluation leaves no folder)."
+    p = Path(folder).absolute()
+    while not p.exists(): p = p.parent   # the nearest existing folder is where `folder` would be made
+    if not p.is_dir() or not os.access(p, os.W_OK):
+        raise PermissionError(f"cannot write {what} into {folder}: {p} is {'not a folder' if not p.is_dir() else 'not writable'} (nothing was computed)")
 
 def evaluate(run_dir:str|Path, # a training run folder, or a release bundle
              metrics:Sequence[str]=('fid', 'is', 'pr', 'downstream', 'mia'), # any of `EVAL_METRICS`
