@@ -42,7 +42,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=['dpgan_nb', 'dpgan_nb.*']),
     include_package_data = True,
-    package_data = {'dpgan_nb': ['assets/*', 'sweeps/*.yaml']},
+    package_data = {'dpgan_nb': ['assets/*', 'sweeps/*.yaml', 'cli_help.json']},
     install_requires = requirements,
     extras_require = extras,
     dependency_links = cfg.get('dep_links','').split(),

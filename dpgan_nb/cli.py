@@ -18,12 +18,13 @@ from .data import DATASETS
 from .console import COMMANDS, top_parser
 
 # %% auto #0
-__all__ = ['SLIM_STAGES', 'USER_ERRORS', 'CLI_SPELLINGS', 'finite_float', 'at_least', 'add_config_args', 'sigma_alone',
-           'config_from_args', 'train_parser', 'cmd_collab', 'cmd_train', 'budget_parser', 'budget', 'cmd_budget',
-           'evaluate_parser', 'cmd_evaluate', 'generate_parser', 'cmd_generate', 'slim_parser', 'cmd_slim',
-           'federated_parser', 'cmd_federated', 'dpmi_parser', 'cmd_dpmi', 'packaged_sweeps', 'sweep_file',
+__all__ = ['TRAIN_MODES', 'SLIM_STAGES', 'USER_ERRORS', 'CLI_SPELLINGS', 'finite_float', 'at_least', 'add_config_args',
+           'sigma_alone', 'config_from_args', 'train_parser', 'cmd_collab', 'cmd_train', 'budget_parser', 'budget',
+           'cmd_budget', 'evaluate_parser', 'cmd_evaluate', 'generate_parser', 'cmd_generate', 'slim_parser',
+           'cmd_slim', 'federated_parser', 'cmd_federated', 'dpmi_parser', 'cmd_dpmi', 'packaged_sweeps', 'sweep_file',
            'sweep_parser', 'cmd_sweep', 'studies_parser', 'cmd_studies', 'export_parser', 'cmd_export', 'audit_parser',
-           'cmd_audit', 'user_error', 'error_line', 'main']
+           'cmd_audit', 'user_error', 'error_line', 'dpgan_parser', 'main', 'parser_spec', 'help_specs',
+           'write_help_specs']
 
 # %% ../nbs/10_cli.ipynb #91899b60
 def _field_type(f):
@@ -62,15 +63,19 @@ def _preset_defaults(cls:type, name:str)->str:
     got = [f"{p}: {v[name]}" for p, v in getattr(cls, 'presets', {}).items() if name in v]
     return f"; preset {', '.join(got)}" if got else ''
 
-def add_config_args(p:argparse.ArgumentParser, cls:type, aliases:dict|None=None)->argparse.ArgumentParser:
+def add_config_args(p:argparse.ArgumentParser, cls:type, aliases:dict|None=None,
+                    flags:dict|None=None, # field -> its flags, replacing `--field-name` (e.g. `g_device`: `--device`, `--g-device`)
+                    helps:dict|None=None, # field -> help text, replacing the field's comment
+                   )->argparse.ArgumentParser:
     "One `--flag` per field of the dataclass `cls`, typed, with the field's comment as help; defaults left unset."
     try:
         from fastcore.docments import docments
         docs = docments(cls)
     except Exception: docs = {}
-    aliases = aliases or {}
+    docs.update(helps or {})
+    aliases, own = aliases or {}, flags or {}
     for f in dataclasses.fields(cls):
-        tp, flags = _field_type(f), [f"--{f.name.replace('_', '-')}"] + aliases.get(f.name, [])
+        tp, flags = _field_type(f), own.get(f.name, [f"--{f.name.replace('_', '-')}"]) + aliases.get(f.name, [])
         optional = 'None' in str(f.type)
         names = DATASETS if f.name == 'dataset' else getattr(cls, 'choices', {}).get(f.name)   # the names, not just "a name load_dataset knows"
         extra = f"; one of {', '.join(names)}" if names else ''
@@ -96,11 +101,11 @@ def train_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.description = ("Train a (DP) GAN and write a run folder (config.json, privacy.json, log.csv, checkpoints, samples). "
                      "An epoch is one expected pass of the discriminator over the private data: steps = floor(epochs * N / B).")
     p.add_argument('--preset', default='demo', choices=list(TrainConfig.presets), help='settings to start from (default: demo)')
-    p.add_argument('--mode', dest='dp_mode', choices=['train', 'diff_privacy', 'collab'], default=argparse.SUPPRESS,
-                   help="seed-project modes: train = --dp-mode none, diff_privacy = --dp-mode gc, collab = refine the trained run "
-                        "--checkpoint RUN with its discriminators' votes (post-processing: the run's ε unchanged)")
+    p.add_argument('--mode', type=_train_mode, choices=TRAIN_MODES, default='train', metavar='{train,collab}',
+                   help="what to do: train (default) a GAN into a new run folder, or collab: refine the trained run --checkpoint RUN "
+                        "with its discriminators' votes (post-processing: the run's ε unchanged). How privacy is kept is --dp-mode")
     c = p.add_argument_group('collab', "--mode collab --checkpoint RUN: learn bounded perturbations of RUN's latent codes or samples that "
-                             "raise its discriminators' scores, into a new run folder (--runs-root, --name, --seed, --g-device apply); "
+                             "raise its discriminators' scores, into a new run folder (--runs-root, --name, --seed, --device apply); "
                              "FID and precision/recall before and after")
     c.add_argument('--checkpoint', default=None, help='the finished train run folder to refine')
     c.add_argument('--perturb', choices=PERTURB_KINDS, default='latent', help="'latent' (default) or 'sample'")
@@ -112,8 +117,19 @@ def train_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.add_argument('--max-steps', type=at_least(1), default=None, help='stop after this many private steps (resume later)')
     p.add_argument('--json', action='store_true', help='print the privacy report as JSON')
     p.add_argument('--dry-run', action='store_true', help='check the data, models and budget, print the plan (σ, q, T, ε), write nothing')
-    add_config_args(p, TrainConfig, {'noise_multiplier': ['--sigma'], 'g_device': ['-gd'], 'd_device': ['-dd'], 'batch_size': ['-bs']})
+    add_config_args(p, TrainConfig, {'noise_multiplier': ['--sigma'], 'batch_size': ['-bs']}, flags={'g_device': ['--device', '--g-device']},
+                    helps={'g_device': "where G runs, and D unless --d-device (cpu, cuda, cuda:1, mps, auto)",
+                           'd_device': "where D runs when it is not G's device (default: G's)"})
     return p
+
+TRAIN_MODES = ('train', 'collab')
+
+def _train_mode(v:str)->str:
+    "argparse type of `dpgan train --mode`: what to do; the seed project's DP names point to --dp-mode."
+    if v in ('diff_privacy', 'gc', 'none', 'is', 'wc'):
+        raise argparse.ArgumentTypeError(f"--mode says what to do (train or collab); how privacy is kept is --dp-mode ({v!r}: "
+                                         f"--dp-mode {canonical_mode(v) if v == 'diff_privacy' else v})")
+    return v
 
 def _train_plan(tr, as_json:bool)->int:
     "Print what `dpgan train` would do (a dry run): the run folder, the data, the planned budget and the models."
@@ -124,19 +140,18 @@ def _train_plan(tr, as_json:bool)->int:
     if as_json: print(json.dumps(plan)); return 0
     print("dry run:    nothing was written")
     print(f"run folder: {tr.run_dir} ({'would resume from its checkpoint' if tr.would_resume else 'new'})")
-    print(f"data:       {plan['n_private']} private records of {c.dataset}; batch {c.batch_size}, q = {b.sample_rate:.4g}, T = {b.steps} steps")
+    print(f"data:       {plan['n_private']} private records of {c.dataset}; batch {c.batch_size}, q = {fmt_num(b.sample_rate)}, T = {b.steps} steps")
     print(f"privacy:    " + ("no DP (dp_mode none)" if c.dp_mode == 'none' else
-                             f"σ = {b.noise_multiplier:.4g}, C = {c.max_grad_norm:g}: ε = {b.epsilon:.4g} at δ = {b.delta:g} after T steps ({b.accountant.upper()} accountant)"
-                             + (f"; per-sample clipping by the {tr.engine!r} engine" if tr.engine else '')))
+                             privacy_line({**plan, 'mode': c.dp_mode}) + (f"; per-sample clipping by the {tr.engine!r} engine" if tr.engine else '')))
     print(f"models:     G {plan['g_params']:,} parameters, D {plan['d_params']:,} parameters")
     return 0
 
-_COLLAB_SHARED = {'runs_root': 'runs_root', 'name': 'name', 'seed': 'seed', 'g_device': 'device', 'batch_size': 'batch_size'}
+_COLLAB_SHARED = {'runs_root': 'runs_root', 'name': 'name', 'seed': 'seed', 'g_device': 'device', 'batch_size': 'batch_size'}  # TrainConfig field -> CollabConfig's
 
 def cmd_collab(ns)->int:
     "`dpgan train --mode collab`: refine a trained run (`refine`), print the scores before and after."
     if ns.checkpoint is None: raise ValueError("--mode collab needs --checkpoint RUN, the trained run folder to refine")
-    train_only = sorted(f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(TrainConfig) if hasattr(ns, f.name) and f.name not in _COLLAB_SHARED and f.name != 'dp_mode')
+    train_only = sorted(f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(TrainConfig) if hasattr(ns, f.name) and f.name not in _COLLAB_SHARED)
     if train_only: raise ValueError(f"{', '.join(train_only)} configure training; --mode collab refines a trained run: drop them")
     kw = {c: getattr(ns, t) for t, c in _COLLAB_SHARED.items() if hasattr(ns, t)}
     cfg = CollabConfig(checkpoint=ns.checkpoint, perturb=ns.perturb, max_norm=ns.max_norm, voters=ns.voters, steps=ns.refine_steps,
@@ -145,8 +160,7 @@ def cmd_collab(ns)->int:
     if ns.json: print(json.dumps(res)); return 0
     p = res['privacy']
     print(f"run folder: {res['run_dir']}")
-    eps = 'no DP' if p['mode'] == 'none' or p['epsilon'] is None else f"ε = {p['epsilon']:.4g} at δ = {p['delta']:g} ({p['accountant']})"
-    print(f"privacy:    {eps}: the parent's, refinement is post-processing")
+    print(f"privacy:    {privacy_line(p)}: the parent's, refinement is post-processing")
     print(f"voters:     {', '.join(v['voter'] for v in res['voters'])}; their loss on a fixed batch {res['voter_loss_before']:.4f} -> {res['voter_loss_after']:.4f}")
     if 'before' in res:
         b, a = res['before'], res['after']
@@ -155,7 +169,7 @@ def cmd_collab(ns)->int:
     return 0
 
 def cmd_train(ns)->int:
-    if getattr(ns, 'dp_mode', None) == 'collab': return cmd_collab(ns)
+    if ns.mode == 'collab': return cmd_collab(ns)
     if ns.checkpoint is not None: raise ValueError("--checkpoint is for --mode collab (to resume training, run the same command again)")
     rank, world = init_distributed()
     cfg = sigma_alone(config_from_args(TrainConfig, ns, ns.preset), ns)
@@ -176,7 +190,7 @@ def cmd_train(ns)->int:
         print(f"privacy:    {rep}")
         tn = tuning_note(cfg)
         if tn['tuned_on_private']: print(f"tuning:     {tn['this_run']} ({', '.join(tn['fields_tuned_on_this_data'])}; see privacy.json)")
-        print(f"share:      only the bundle of `dpgan export {tr.run_dir} OUT`; the rest of the run folder is private")
+        print(f"share:      only the bundle of `dpgan export {tr.run_dir} --out BUNDLE`; the rest of the run folder is private")
         print(f"samples:    {tr.run_dir/'samples.png'}")
         if tr.stop_reason: print(f"stopped:    {tr.stop_reason}")
     return 0
@@ -220,8 +234,8 @@ def cmd_budget(ns)->int:
     r = budget(ns.dataset_size, ns.batch_size, ns.noise_multiplier, ns.target_epsilon, ns.epochs, ns.steps, ns.delta, ns.accountant)
     if ns.json: print(json.dumps(r))
     else:
-        print(f"ε = {r['epsilon']:.4f} at δ = {r['delta']:g} [{r['accountant']} accountant]")
-        print(f"σ (noise multiplier) = {r['noise_multiplier']:.4f}, q (sample rate) = {r['sample_rate']:.6g}, steps = {r['steps']} ({r['epochs']:g} epochs)")
+        print(privacy_line(r))
+        print(f"σ is the noise multiplier, q the sample rate; {r['steps']} steps = {fmt_num(r['epochs'])} epochs")
     return 0
 
 # %% ../nbs/10_cli.ipynb #1ef59afc
@@ -262,7 +276,7 @@ def _summary(out:dict)->str:
     for k, name in (('mia', 'white-box MIA'), ('mia_bb', 'black-box MIA')):
         if k in m: lines.append(f"{name:14s} AUC {m[k]['auc']:.3f}, advantage {m[k]['advantage']:.3f}")
     p = out.get('privacy') or {}
-    if p: lines.append(f"privacy        mode {p.get('mode')}, ε = {p.get('epsilon')}, δ = {p.get('delta')}, steps {p.get('steps')}, σ = {p.get('noise_multiplier')}")
+    if p: lines.append(f"privacy        {privacy_line(p) if 'accountant' in p else p}")
     return '\n'.join(lines)
 
 def cmd_evaluate(ns)->int:
@@ -285,12 +299,12 @@ def generate_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParse
     p.add_argument('--device', default='cpu'); p.add_argument('--seed', type=int, default=0, help='seed of the latent codes (data-independent)')
     g = p.add_argument_group('modes', 'random: --num-samples samples (.npz or PNG folder); grid: a fixed latent grid, one row per class for a '
                              'conditional generator; interpolate: --interpolation-mode linear|slerp (between --pairs pairs of codes, '
-                             '--steps K images each) or dirichlet (--anchors K codes mixed with Dirichlet(--alpha) weights). '
+                             '--frames K images each) or dirichlet (--anchors K codes mixed with Dirichlet(--alpha) weights). '
                              'grid and interpolate write one PNG (--out, default RUN_DIR/<mode>.png) and a JSON of what made it')
     g.add_argument('--mode', default='random', choices=GEN_MODES, help='random (default), grid or interpolate')
     g.add_argument('--classes', default=None, help="a conditional generator's classes, e.g. 3,7 (indices or names; default: all, balanced)")
     g.add_argument('--interpolation-mode', default='slerp', choices=INTERPOLATION_MODES, help='interpolate: linear, slerp (default) or dirichlet')
-    g.add_argument('--steps', type=int, default=10, help='linear/slerp: K images per row, both ends included (>= 2; default 10)')
+    g.add_argument('--frames', type=at_least(2), default=10, help='linear/slerp: K images per row, both ends included (>= 2; default 10)')
     g.add_argument('--pairs', type=at_least(1), default=6, help='linear/slerp: rows, one pair of codes each (default 6)')
     g.add_argument('--anchors', type=int, default=10, help='dirichlet: K anchor codes (>= 2; default 10)')
     g.add_argument('--alpha', type=finite_float, default=1.0, help='dirichlet: concentration > 0; small: near the anchors, large: near their mean (default 1)')
@@ -305,7 +319,7 @@ def cmd_generate(ns)->int:
         print(f"wrote {ns.num_samples} samples to {generate(ns.run_dir, ns.num_samples, ns.out, ns.seed, ns.device, label_with=ns.label_with, classes=ns.classes)}")
         return 0
     if ns.label_with is not None: raise ValueError("--label-with labels random samples (--mode random) only")
-    f = generate_figure(ns.run_dir, ns.mode, ns.out, ns.interpolation_mode, ns.steps, ns.pairs, ns.anchors, ns.alpha, ns.rows, ns.cols,
+    f = generate_figure(ns.run_dir, ns.mode, ns.out, ns.interpolation_mode, ns.frames, ns.pairs, ns.anchors, ns.alpha, ns.rows, ns.cols,
                         ns.classes, ns.seed, ns.rescale_norm, ns.device)
     print(f"wrote {f} and {f.with_suffix('.json').name} beside it")
     return 0
@@ -330,7 +344,7 @@ def slim_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p.add_argument('--widths', default=None, help="student: channels per stage, e.g. 32,16 (default: the teacher's)")
     p.add_argument('--bits', type=int, default=8, help='student: quantisation-aware training to 2..16 bits (default 8)')
     p.add_argument('--rho', type=finite_float, default=0.15, help='student: L1 weight on the channel gates, >= 0 (default 0.15)')
-    p.add_argument('--steps', type=at_least(1), default=2000, help='student: steps (default 2000)')
+    p.add_argument('--student-steps', type=at_least(1), default=2000, help='student: training steps (default 2000)')
     p.add_argument('--perceptual', type=finite_float, default=0., help="student: weight of the L1 distance in the teacher discriminator's features (default 0)")
     p.add_argument('--adversarial', type=finite_float, default=0., help="student: weight of a GAN loss against a discriminator started from the teacher's (default 0)")
     p.add_argument('--threshold', type=finite_float, default=1e-3, help='compress: gates at or below are pruned (default 1e-3)')
@@ -354,7 +368,7 @@ def cmd_slim(ns)->int:
         if info is None: raise FileNotFoundError(f"{ns.source} is not a distillation set (no distill.json)")
         if not str(ns.out).endswith('.safetensors'): raise ValueError(f"--out must be a .safetensors file, got {ns.out!r}")
         widths = [int(w) for w in ns.widths.split(',')] if ns.widths else None
-        G, log = S.train_student(ns.source, widths, ns.bits, ns.rho, ns.steps, perceptual=ns.perceptual, adversarial=ns.adversarial, seed=ns.seed)
+        G, log = S.train_student(ns.source, widths, ns.bits, ns.rho, ns.student_steps, perceptual=ns.perceptual, adversarial=ns.adversarial, seed=ns.seed)
         S.save_slim(G, ns.out)
         res = {'student': ns.out, 'mse': [log[0]['mse'], log[-1]['mse']], 'widths': G.widths, 'channels_alive': log[-1]['channels_alive']}
     elif ns.stage == 'compress':
@@ -384,8 +398,9 @@ def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentPars
     p.description = ("Federated DP-GAN on Flower (needs the federated extra: pip install 'dpgan_nb[federated]'; docs: "
                      "https://dpgan-nb.github.io/dpgan_nb/federated.html). run: a SuperLink, one SuperNode per client and `flwr run --stream` "
                      "on 127.0.0.1, each client's discriminator by DP-SGD with its own accountant; prints FID per round and per-client ε. "
-                     "app DIR: write the Flower app folder, for SuperLink/SuperNodes started by hand")
-    p.add_argument('stage', choices=('run', 'app')); p.add_argument('folder', nargs='?', default=None, help='app: where to write it')
+                     "app --out DIR: write the Flower app folder, for SuperLink/SuperNodes started by hand")
+    p.add_argument('stage', choices=('run', 'app'))
+    p.add_argument('--out', default=None, help='app: the folder to write the Flower app into')
     p.add_argument('--preset', default=None, help="'tiny': seconds-sized clients and rounds")
     p.add_argument('--clients', type=at_least(1), default=None); p.add_argument('--rounds', type=at_least(1), default=None)
     p.add_argument('--local-steps', type=at_least(1), default=None); p.add_argument('--batch-size', type=at_least(1), default=None)
@@ -406,10 +421,11 @@ def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentPars
 
 def cmd_federated(ns)->int:
     from dpgan_nb import federated as F
+    if ns.stage == 'run' and ns.out is not None: raise ValueError("--out is for dpgan federated app; a run goes to --runs-root/--name")
     if ns.stage == 'app':
-        if ns.folder is None: raise ValueError("dpgan federated app needs a FOLDER to write the Flower app into")
+        if ns.out is None: raise ValueError("dpgan federated app needs --out DIR, the folder to write the Flower app into")
         cfg = F.FedConfig(secure_agg=ns.secure_agg, **({'central_dp': ns.central_dp} if ns.central_dp else {}))
-        print(F.write_flower_app(ns.folder, cfg)); return 0
+        print(F.write_flower_app(ns.out, cfg)); return 0
     kw = {k: v for k, v in dict(n_clients=ns.clients, rounds=ns.rounds, local_steps=ns.local_steps, batch_size=ns.batch_size, partition=ns.partition,
                                 alpha=ns.alpha, strategy=ns.strategy, proximal_mu=ns.proximal_mu, target_epsilon=ns.target_epsilon,
                                 min_clients=ns.min_clients, round_timeout=ns.round_timeout, max_samples=ns.max_samples, dataset=ns.dataset,
@@ -430,11 +446,12 @@ def cmd_federated(ns)->int:
     if ns.json: print(json.dumps(out))
     else:
         for r in rows: print(f"round {r['round']}: FID {float(r['fid']):.1f} ({r['backend']}), clients [{r['clients']}]" + (f", failed: {r['failed']}" if r['failed'] else ''))
-        print(f"per-client ε: " + ', '.join(f"{c}: {v['epsilon']:.3f}" for c, v in pr['per_client'].items()) + f" (δ = {pr['delta']}, {pr['accountant']}); "
-              f"the release: ε = {pr['epsilon']}; run folder {res['run_dir']}")
+        print(f"per-client ε: " + ', '.join(f"{c}: {fmt_num(v['epsilon'])}" for c, v in pr['per_client'].items()) + f" (δ = {fmt_num(pr['delta'])}, "
+              f"{pr['accountant']} accountant); the release: ε = {fmt_num(pr['epsilon'])}; run folder {res['run_dir']}")
         if isinstance(pr['central_dp'], dict):
-            c = pr['central_dp']; print(f"client-level ε = {c['epsilon']} (δ = {c['delta']}, {c['rounds_released']} noisy rounds at σ = {c['noise_multiplier']}, "
-                                       f"C = {c['clipping_norm']}, {c['clients_per_round']} of {c['population']} clients per round; {c['accountant']})")
+            c = pr['central_dp']; print(f"client-level ε = {fmt_num(c['epsilon'])} (δ = {fmt_num(c['delta'])}, {c['rounds_released']} noisy rounds "
+                                       f"at σ = {fmt_num(c['noise_multiplier'])}, C = {fmt_num(c['clipping_norm'])}, {c['clients_per_round']} of "
+                                       f"{c['population']} clients per round; {c['accountant']} accountant)")
         if pr['secure_aggregation']: print("SecAgg+: the server saw only the sum of the clients' updates")
     return 0
 
@@ -517,16 +534,15 @@ def cmd_studies(ns)->int:
 def export_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog='dpgan export')
     p.description = "Write the release bundle of a run: only the DP outputs (generator, what sampling needs, privacy.json), never logs or checkpoints."
-    p.add_argument('run_dir', help='a finished run folder'); p.add_argument('out', help='the bundle folder to create (absent or empty)')
+    p.add_argument('run_dir', metavar='RUN_DIR', help='a finished run folder')
+    p.add_argument('--out', required=True, help='the bundle folder to create (absent or empty)')
     return p
 
 def cmd_export(ns)->int:
     out = export(ns.run_dir, ns.out); rel = read_json(out/'release.json')
     print(f"release bundle {out}: {', '.join(rel['files'])}")
     e = rel['privacy']
-    if e.get('epsilon') is not None:
-        print(f"ε = {e['epsilon']:.4f} at δ = {e['delta']:g} [{e['accountant']} accountant; σ = {e['noise_multiplier']:.4g}, q = {e['sample_rate']:.4g}, steps = {e['steps']}]")
-    else: print(f"no DP guarantee (mode {e.get('mode')})")
+    print(privacy_line(e) if e.get('epsilon') is not None or e.get('heuristic_epsilon') is not None else f"no DP guarantee (mode {e.get('mode')})")
     return 0
 
 # %% ../nbs/10_cli.ipynb #268478fa
@@ -632,8 +648,8 @@ def _run(ns)->int:
         return rc
     return 1
 
-def main(argv:list[str]|None=None)->int:
-    "Entry point of the `dpgan` command: exit 0, 2 on a user error (one line), 130 on Ctrl-C; a bug shows its traceback."
+def dpgan_parser()->argparse.ArgumentParser:
+    "The `dpgan` parser with every sub-command's parser under it."
     p, sub = top_parser(_Parser)
     parsers = dict(train=train_parser, budget=budget_parser, evaluate=evaluate_parser, generate=generate_parser, dpmi=dpmi_parser,
                    sweep=sweep_parser, studies=studies_parser, export=export_parser, audit=audit_parser, slim=slim_parser,
@@ -646,7 +662,15 @@ def main(argv:list[str]|None=None)->int:
                      "4-8 minutes on two CPU cores; the same as `dpgan train --preset demo`. Run again, it resumes (or says it is finished).")
     d.add_argument('--runs-root', default='runs', help='where its run folder goes (default: runs)')
     d.add_argument('--epochs', type=finite_float, default=argparse.SUPPRESS, help="epochs of the private set (default: the demo preset's)")
-    ns = p.parse_args(argv)
+    return p
+
+def main(argv:list[str]|None=None)->int:
+    "Entry point of the `dpgan` command: exit 0, 2 on a user error (one line), 130 on Ctrl-C; a bug shows its traceback."
+    p = dpgan_parser()
+    ns, extra = p.parse_known_args(argv)
+    if extra:   # said by the sub-command's parser, which names the flags it does take in its --help
+        sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices[ns.cmd]
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     try: return _run(ns)
     except KeyboardInterrupt as e:  # a training run saves a checkpoint first and says where, in the message
         said = ' '.join(str(e).split())
@@ -659,3 +683,41 @@ def main(argv:list[str]|None=None)->int:
         raise
 
 if __name__ == '__main__' and 'IPython' not in sys.modules: sys.exit(main())  # `python -m dpgan_nb.cli` and `torchrun -m dpgan_nb.cli`
+
+# %% ../nbs/10_cli.ipynb #b8d2f3a1
+_ACTIONS = {argparse._StoreAction: 'store', argparse._StoreTrueAction: 'store_true', argparse._StoreFalseAction: 'store_false',
+            argparse._StoreConstAction: 'store_const', argparse._AppendAction: 'append', argparse._AppendConstAction: 'append_const',
+            argparse._CountAction: 'count', argparse.BooleanOptionalAction: 'store_bool'}
+
+def parser_spec(p:argparse.ArgumentParser)->dict:
+    "What `--help` shows of parser `p`, as JSON (`dpgan_nb.console.parser_from_spec` rebuilds it): prog, texts, groups, arguments in order."
+    if p.formatter_class is not argparse.HelpFormatter: raise ValueError(f"{p.prog}: only argparse.HelpFormatter is kept in a help spec")
+    groups, fmt = list(p._action_groups), p._get_formatter()
+    mutexes = list(p._mutually_exclusive_groups)
+    actions = []
+    for a in p._actions:
+        if isinstance(a, argparse._HelpAction): continue   # every parser adds its own -h
+        kind = _ACTIONS.get(type(a))
+        if kind is None: raise ValueError(f"{p.prog}: {type(a).__name__} ({a.dest}) cannot be kept in a help spec")
+        g = next(i for i, gr in enumerate(groups) if a in gr._group_actions)
+        m = next((i for i, mx in enumerate(mutexes) if a in mx._group_actions), None)
+        opts = [o for o in a.option_strings if not (kind == 'store_bool' and o.startswith('--no-'))]
+        h = a.help if a.help in (None, argparse.SUPPRESS) else fmt._expand_help(a).replace('%', '%%')   # %(default)s and the like, resolved
+        actions.append(dict(option_strings=opts, dest=a.dest, action=kind, help=h, required=a.required or None,
+                            nargs=a.nargs, const=a.const, choices=None if a.choices is None else [str(c) for c in a.choices],
+                            metavar=list(a.metavar) if isinstance(a.metavar, tuple) else a.metavar, group=g, mutex=m))
+    return dict(prog=p.prog, description=p.description, epilog=p.epilog, actions=actions,
+                groups=[dict(title=g.title, description=g.description) for g in groups], mutex_required=[m.required for m in mutexes])
+
+def help_specs()->dict:
+    "`parser_spec` of every sub-command of `dpgan`, by name."
+    sub = next(a for a in dpgan_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {name: parser_spec(sp) for name, sp in sub.choices.items()}
+
+def write_help_specs(path:str|Path|None=None)->Path:
+    "Write `help_specs()` to `dpgan_nb/cli_help.json` (or `path`), what `dpgan CMD --help` prints without importing torch."
+    from dpgan_nb.console import HELP_SPECS
+    path = Path(path) if path is not None else Path(__file__).parent/HELP_SPECS
+    path.write_text(json.dumps(help_specs(), indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+    return path
+

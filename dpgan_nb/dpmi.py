@@ -212,10 +212,12 @@ class LatentVAE(nn.Module):
         return nn.functional.one_hot(torch.as_tensor(y, device=ref.device).long(), self.n_classes).float()
     def encode(self, x, y=None): return self.enc(torch.cat([x, self._y(y, len(x), x)], 1)).chunk(2, 1)
     def decode(self, u, y=None): return self.dec(torch.cat([u, self._y(y, len(u), u)], 1))
-    def loss(self, x:torch.Tensor, y=None, beta:float=1.)->torch.Tensor:
-        "Per-sample negative ELBO: squared error plus β·KL (a fixed noise draw per call)."
+    def loss(self, x:torch.Tensor, y=None, beta:float=1.,
+             noise:torch.Tensor|None=None, # (B, noise_dim) standard normal draws, row i record i's own (the DP-VAE's: `RecordStreams`); None: `randn_like`
+            )->torch.Tensor:
+        "Per-sample negative ELBO: squared error plus β·KL, at u = μ + σ·noise."
         mu, logvar = self.encode(x, y)
-        u = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        u = mu + (torch.randn_like(mu) if noise is None else noise.to(mu)) * (0.5 * logvar).exp()
         rec = ((self.decode(u, y) - x) ** 2).sum(1)
         return rec + beta * 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1)
     def forward(self, u:torch.Tensor, y=None)->torch.Tensor: return self.decode(u, y)  # a generator: noise (and label) → code
@@ -244,13 +246,14 @@ class VAETrainer:
     def __init__(self, cfg:DPMIConfig, codes:LatentDataset, run_dir:Path|None=None):
         self.cfg, self.data, self.run_dir = cfg, codes, run_dir
         self.tcfg = _train_cfg(cfg, run_dir or Path('.'))
-        seed_everything(cfg.seed)  # the model's initialisation and the VAE's own sampling noise; never the DP noise or sample
+        seed_everything(cfg.seed)  # the model's initialisation; never the DP noise, the sample or a record's reparameterisation noise
         self.n_classes = codes.num_classes
         self.G = LatentVAE(codes.latent_dim, cfg.noise_dim, cfg.hidden, cfg.activation, self.n_classes if cfg.conditional else 0)
         self.budget = resolve_budget(self.tcfg, len(codes))
         opt = torch.optim.Adam(self.G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
         self.priv = make_private(self.G, opt, codes, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier or 1., cfg.max_grad_norm,
                                  cfg.accountant, cfg.seed, reproducible=cfg.reproducible_dp)
+        self.records = RecordStreams(self.priv.rng_mode, cfg.seed)  # each record's reparameterisation noise: its own, secret
         self.step = 0
     @property
     def G_sample(self)->LatentVAE: return self.G
@@ -271,7 +274,8 @@ class VAETrainer:
             x, y = self.priv.batch()
             y = y if c.conditional else None
             if len(x) == 0 and c.dp_mode == 'none': self.step += 1; bar.update(1); continue  # nothing to learn from (DP steps add noise alone)
-            out = self.priv.step(lambda m: _inner(m).loss(x, y, c.beta_kl).mean())
+            eps = self.records.normal(self.step, 'reparam', self.priv.batch_ids, (c.noise_dim,)).to(x.device)
+            out = self.priv.step(lambda m: _inner(m).loss(x, y, c.beta_kl, eps).mean())
             self.step += 1; bar.update(1)
             if log and (self.step % 10 == 0 or self.step == T):  # the ELBO of a private batch only without DP: the seam returns it then alone
                 log.log(step=self.step, **({'loss': out['loss_d_real']} if 'loss_d_real' in out else {}),
@@ -285,10 +289,14 @@ class VAETrainer:
         po = self.priv.optimizer
         save_state({'G': self.G.state_dict(), 'opt': getattr(po, 'original_optimizer', po).state_dict(), 'step': self.step,
                     'n_steps': self.priv.n_steps, 'accountant_history': [list(h) for h in (self.priv.accountant.history if self.priv.accountant else [])],
-                    'torch_rng': torch.get_rng_state(), 'dp_rng': self.priv.rng_state(), 'plan': json.dumps(self.plan())}, path)  # atomic, SHA-256 beside
+                    'torch_rng': torch.get_rng_state(), 'dp_rng': self.priv.rng_state(), 'record_rng': self.records.state(),
+                    'plan': json.dumps(self.plan())}, path)  # atomic, SHA-256 beside
         write_json(self.run_dir/'privacy.json', {**self.report().to_dict(), 'planned_steps': self.budget.steps})
     def _load(self, path:Path):
         s = load_state(path)
+        if 'record_rng' not in s and 'plan' in s and 'dp_rng' in s:
+            raise ValueError(f"checkpoint {path} was made before each record's reparameterisation noise came from its own secret stream "
+                             "(it was drawn from the seeded global generator, and the run's ε did not hold): start again (dpmi(..., resume=False))")
         if 'plan' not in s or 'dp_rng' not in s:
             raise ValueError(f"checkpoint {path} records neither its privacy plan nor its DP randomness (an older version): "
                              "it cannot be resumed safely; start again (dpmi(..., resume=False))")
@@ -299,7 +307,7 @@ class VAETrainer:
         self.G.load_state_dict(s['G']); po = self.priv.optimizer; getattr(po, 'original_optimizer', po).load_state_dict(s['opt'])
         self.step, self.priv.n_steps = s['step'], s['n_steps']
         if self.priv.accountant is not None: self.priv.accountant.history = [tuple(h[:2]) + (int(h[2]),) for h in s['accountant_history']]
-        torch.set_rng_state(s['torch_rng']); self.priv.load_rng_state(s['dp_rng'])
+        torch.set_rng_state(s['torch_rng']); self.priv.load_rng_state(s['dp_rng']); self.records.load_state(s['record_rng'])
     def report(self)->PrivacyReport: return self.priv.report(self.cfg.delta)
 
 # %% ../nbs/07_dpmi.ipynb #3246fca1

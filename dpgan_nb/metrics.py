@@ -780,7 +780,8 @@ def evaluate(run_dir:str|Path, # a training run folder, or a release bundle
     from dpgan_nb import __version__
     out = {'_version': __version__, 'run': run_dir.name, 'num_samples': num_samples, 'seed': seed, 'metrics': res,
            'test_split': _record_summary(data_record(test, cfg.dataset, cfg.data_root)),
-           'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'delta', 'steps', 'noise_multiplier') if k in priv}}
+           'privacy': {k: priv.get(k) for k in ('mode', 'epsilon', 'heuristic_epsilon', 'delta', 'accountant', 'noise_multiplier', 'sample_rate',
+                                                 'steps', 'max_grad_norm', 'holds_given_config') if k in priv}}
     if not record: return out
     row = {'run': run_dir.name, 'dataset': cfg.dataset, 'arch': cfg.arch, 'dp_mode': cfg.dp_mode,
            'epsilon': priv.get('epsilon'), 'num_samples': num_samples, **_flat(res)}

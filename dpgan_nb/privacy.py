@@ -23,9 +23,9 @@ from opacus.validators import ModuleValidator
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
            'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'BK_LAYERS', 'BK_FORM_BYTES',
            'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport',
-           'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'PoissonSampler',
-           'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'make_private', 'bk_layers',
-           'bk_clipped_sum']
+           'fmt_num', 'privacy_line', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed',
+           'PoissonSampler', 'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'make_private',
+           'RecordStreams', 'bk_layers', 'bk_clipped_sum']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -131,12 +131,22 @@ class PrivacyReport:
     threat_model: str = THREAT_MODEL
     dataset_size: str = SIZE_PUBLIC # whether q, T and σ reveal the private set's size
     def to_dict(self)->dict: return asdict(self)
-    def __str__(self):
-        if self.mode == 'none': return 'no DP (dp_mode=none): no privacy guarantee'
-        e = f"ε = {self.epsilon:.3f}" if self.epsilon is not None else f"heuristic ε = {self.heuristic_epsilon:.3f} (NOT a DP guarantee)"
-        return (f"{e}, δ = {self.delta:g} [{self.accountant} accountant; σ = {self.noise_multiplier:.4g}, "
-                f"q = {self.sample_rate:.4g}, steps = {self.steps}, C = {self.max_grad_norm}]"
-                + ('' if self.holds_given_config else ' — NOT against anyone with the config (reproducible_dp)'))
+    def __str__(self): return privacy_line(self)
+
+def fmt_num(x)->str:
+    "The one number format of every privacy figure the library prints: 4 significant digits (ε = 9.996, σ = 0.8123, q = 0.008, δ = 1e-05)."
+    return 'none' if x is None else str(x) if isinstance(x, (int, str)) and not isinstance(x, bool) else f"{x:.4g}"
+
+def privacy_line(p:PrivacyReport|dict, # a report, or its dict (privacy.json, `dpgan budget --json`)
+                )->str:
+    "One line for a guarantee, the same in every command: ε and δ, then the accountant, σ, q, steps and C that give them."
+    g = p if isinstance(p, dict) else p.to_dict()
+    if g.get('mode') in ('none', 'train'): return 'no DP (dp_mode=none): no privacy guarantee'
+    e = (f"ε = {fmt_num(g['epsilon'])}" if g.get('epsilon') is not None else
+         f"heuristic ε = {fmt_num(g.get('heuristic_epsilon'))} (NOT a DP guarantee)")
+    c = f", C = {fmt_num(g['max_grad_norm'])}" if g.get('max_grad_norm') is not None else ''
+    return (f"{e}, δ = {fmt_num(g['delta'])} [{g['accountant']} accountant; σ = {fmt_num(g['noise_multiplier'])}, q = {fmt_num(g['sample_rate'])}, "
+            f"steps = {fmt_num(g['steps'])}{c}]" + ('' if g.get('holds_given_config', True) else ' — NOT against anyone with the config (reproducible_dp)'))
 
 def privacy_report(mode:str, noise_multiplier:float, sample_rate:float, steps:int, delta:float,
                    accountant:str=DEFAULT_ACCOUNTANT, max_grad_norm:float|None=None,
@@ -219,6 +229,7 @@ class PoissonSampler:
     def batch(self):
         "The (x, y) batch of the next Poisson sample; its size is Binomial(N, q), possibly 0."
         idx = self.indices(); ds = self.dataset
+        self.last_indices = idx  # the records' indices in the data set: what keys their own inputs (`RecordStreams`)
         if hasattr(ds, 'images'): return ds.images[idx], ds.labels[idx]
         if hasattr(ds, 'codes'): return ds.codes[idx], ds.labels[idx]
         if hasattr(ds, 'tensors'): return tuple(t[idx] for t in ds.tensors[:2])
@@ -311,6 +322,7 @@ class PrivateDiscriminator:
             else: loss_r.backward()
             stepped = self.optimizer.pre_step() if self.mode in ('gc', 'wc') else True
         if stepped:
+            if getattr(self, 'probe', None) is not None: self.probe(self)  # tests only (tests/test_sensitivity.py): the private gradient, before the fake term
             if fake is not None:
                 for p, g in zip(self.params, fake[1]): p.grad = g.clone() if p.grad is None else p.grad + g
             if self.distributed: self._reduce()
@@ -520,6 +532,75 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     dopt.attach_step_hook(acc.get_optimizer_hook_fn(sample_rate=sampler.sample_rate))
     return PrivateDiscriminator(gsm, dopt, sampler, mode, acc, accountant, dopt.noise_multiplier, max_grad_norm,
                                 weight_clip=weight_clip if mode == 'wc' else None, noise_generator=gen, ghost=ghost, functorch=functorch, bk=bk, **common)
+
+# %% ../nbs/03_privacy.ipynb #5e1c0a12
+import hashlib
+
+class RecordStreams:
+    "Secret per-record randomness: record r's draws in stream s at step t are a keyed hash of (t, s, r), nothing else."
+    def __init__(self, mode:str='os', # one of `RNG_MODES`
+                 seed:int|None=None, # reproducible mode only: the key is hashed from it (no guarantee against the configuration)
+                 distributed:bool=False, # torchrun: rank 0's key on every rank (each record is drawn on one rank, resume needs one key)
+                ):
+        if mode not in RNG_MODES: raise ValueError(f"unknown mode {mode!r}; known: {', '.join(RNG_MODES)}")
+        self.mode, self._step_key = mode, None
+        if mode == 'reproducible':
+            if seed is None: raise ValueError("RecordStreams(mode='reproducible') needs the seed")
+            self.key = hashlib.blake2b(f'dpgan_nb/records/{seed}'.encode(), digest_size=32).digest()
+        else: self.key = self._shared(os.urandom(32), distributed)
+
+    @staticmethod
+    def _shared(key:bytes, distributed:bool)->bytes:
+        if not distributed: return key
+        import torch.distributed as dist
+        t = torch.tensor(list(key), dtype=torch.uint8)
+        if dist.get_backend() == 'nccl': t = t.cuda()
+        dist.broadcast(t, 0); return bytes(t.cpu().tolist())
+
+    def _key(self, t:int)->bytes:
+        if self.mode != 'secure': return self.key
+        if self._step_key is None or self._step_key[0] != t: self._step_key = (t, os.urandom(32))  # fresh every step, never stored
+        return self._step_key[1]
+
+    def _u64(self, t:int, stream:str, ids, n:int)->np.ndarray:
+        "(len(ids), n) uint64 words: BLAKE2b keyed by the secret, in counter mode over (t, stream, record, block)."
+        key, blocks = self._key(t), -(-n // 8)
+        ids = [int(i) for i in torch.as_tensor(ids).flatten().tolist()]
+        raw = b''.join(hashlib.blake2b(f'{t}/{stream}/{r}/{j}'.encode(), key=key, digest_size=64).digest() for r in ids for j in range(blocks))
+        return np.frombuffer(raw, dtype='<u8').reshape(len(ids), blocks * 8)[:, :n]
+
+    def uniform(self, t:int, stream:str, ids, shape:tuple=())->torch.Tensor:
+        "(len(ids), *shape) float32 numbers in (0, 1), row i record ids[i]'s."
+        n = math.prod(shape)
+        u = ((self._u64(t, stream, ids, n) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+        return torch.from_numpy(u.reshape(len(u), *shape)).float()
+
+    def normal(self, t:int, stream:str, ids, shape:tuple=())->torch.Tensor:
+        "(len(ids), *shape) float32 standard normal numbers (Box-Muller on the record's own uniforms)."
+        n = math.prod(shape); m = -(-n // 2)
+        u = ((self._u64(t, stream, ids, 2 * m) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+        r, a = np.sqrt(-2 * np.log(u[:, :m])), 2 * np.pi * u[:, m:]
+        z = np.concatenate([r * np.cos(a), r * np.sin(a)], 1)[:, :n]
+        return torch.from_numpy(np.ascontiguousarray(z).reshape(len(z), *shape)).float()
+
+    def integers(self, t:int, stream:str, ids, low:int, high:int, shape:tuple=())->torch.Tensor:
+        "(len(ids), *shape) int64 numbers uniform in [low, high)."
+        n = math.prod(shape)
+        u = (self._u64(t, stream, ids, n) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+        return torch.from_numpy(np.floor(u * (high - low)).astype(np.int64).reshape(len(u), *shape) + low)
+
+    def state(self)->dict:
+        "For the private checkpoint: the key (None in secure mode: nothing to replay)."
+        return {'mode': self.mode, 'key': None if self.mode == 'secure' else torch.tensor(list(self.key), dtype=torch.uint8)}
+
+    def load_state(self, s:dict):
+        "Restore `state()`, so a resumed run draws the same per-record inputs."
+        if s.get('mode') != self.mode: raise ValueError(f"checkpoint's per-record randomness is {s.get('mode')!r}, this run's is {self.mode!r}")
+        if s.get('key') is not None: self.key = bytes(s['key'].tolist())
+
+PrivateDiscriminator.batch_ids = property(lambda self: getattr(self.sampler, 'last_indices', None),
+                                          doc="The data-set indices of the last `batch()`'s records (what `RecordStreams` keys their inputs by).")
+
 
 # %% ../nbs/03_privacy.ipynb #aef252c4
 BK_LAYERS = (nn.Linear, nn.Conv2d, nn.Embedding, nn.GroupNorm, nn.LayerNorm)  # the layers grad_sample='bk' follows

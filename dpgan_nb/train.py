@@ -395,6 +395,8 @@ class Trainer:
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
                                  None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate,
                                  grad_sample=self.engine or 'hooks')
+        # what enters a private record's own loss besides its data (WGAN-GP's paired fake and weight, augmentation shifts): per record, secret
+        self.records = RecordStreams(self.priv.rng_mode, cfg.seed, self.world_size > 1)
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
         self.stop_reason = None
 
@@ -406,9 +408,10 @@ class Trainer:
         return getattr(m, 'module', m)
 
     def _rng(self, t:int, stream:str, k:int=0)->torch.Generator:
-        """The seeded generator of one named stream of step t: the fakes' codes, the interpolation weights, the shifts
-        (data-independent inputs; never the DP noise or the Poisson sample, which come from OS entropy). Its seed hashes
-        (seed, rank, t, stream, k), so no two streams of a run share one, whatever n_gen or the step count."""
+        """The seeded generator of one named stream of step t, for what never enters a private record's loss: the fake
+        batches of D's fake term and of G's steps, their shifts (post-processing). Never the DP noise or the Poisson sample
+        (OS entropy), nor a private record's own inputs (`self.records`). Its seed hashes (seed, rank, t, stream, k), so no
+        two streams of a run share one, whatever n_gen or the step count."""
         h = hashlib.blake2b(f'{self.cfg.seed}/{self.rank}/{t}/{stream}/{k}'.encode(), digest_size=8).digest()
         return torch.Generator().manual_seed(int.from_bytes(h, 'little') >> 1)
 
@@ -446,19 +449,20 @@ class Trainer:
         if self.priv.functorch: return self.priv.step(real_per_sample, fake_mean)  # exact per-sample gradients of the real term
         return self.priv.step(real_per_sample if c.dp_mode == 'is' else real_mean, fake_mean)
 
-    def _exact_critic(self, x, y, real_per_sample):
+    def _exact_critic(self, x, y, real_per_sample, ids=None):
         """For DP WGAN-GP (`grad_sample='functorch'`): the per-record critic loss and its per-record inputs. Record i's
         loss is the whole critic loss on its pair, D(fᵢ) - D(xᵢ) + λ(||∇D(x̂ᵢ)|| - 1)² at x̂ᵢ = eᵢxᵢ + (1 - eᵢ)fᵢ, with fᵢ a fake
-        of xᵢ's class and eᵢ ~ U(0, 1) drawn for this step independently of the private data; all of it is clipped
-        together (an unclipped fake term D(f) outweighs the clipped rest, and the critic drifts off)."""
+        of xᵢ's class and eᵢ ~ U(0, 1); all of it is clipped together (an unclipped fake term D(f) outweighs the clipped rest,
+        and the critic drifts off). fᵢ's code, eᵢ and the views' shifts are record i's own (`RecordStreams`: secret, keyed by
+        the record and the step, never by its position in the batch), so removing another record changes none of them."""
         c = self.cfg
         if len(x) == 0: return real_per_sample, ()
-        z, _ = self.fake_inputs(len(x), self.step, 'pairs'); g = self._rng(self.step, 'pair_weights')
+        ids, t, K = self.priv.batch_ids if ids is None else ids, self.step, c.aug_mult   # ids: the records' indices in the data set
+        z = self.records.normal(t, 'pairs', ids, (c.latent_dim,)).to(self.g_dev, next(self.G.parameters()).dtype)
         # G in eval mode: fᵢ depends on (zᵢ, yᵢ) alone (train-mode BatchNorm would mix the batch's private labels into every
         # fake, and its running statistics, released with G, would keep them), then back to training
         with eval_mode(self.G), torch.no_grad(): pair = self.G(z, y.to(self.g_dev) if self.G.cond != 'none' else None).to(self.d_dev)
-        K = c.aug_mult
-        e = torch.rand(len(x), *[K] * (K > 0), *[1] * (x.ndim - 1), generator=g).to(self.d_dev)
+        e = self.records.uniform(t, 'pair_weights', ids, (K,) if K else ()).reshape(len(x), *[K] * (K > 0), *[1] * (x.ndim - 1)).to(self.d_dev, x.dtype)
         def per(m, xb, yb, fb, eb, db=None):
             if db is not None:  # augmentation multiplicity: K views of the pair, the same shift for xᵢ and fᵢ, their losses averaged
                 xb, fb = [translate(b.expand(K, *b.shape[1:]), db.reshape(K, 2)) for b in (xb, fb)]
@@ -467,7 +471,7 @@ class Trainer:
                  + c.gp_weight * gradient_penalty(m, xb, fb, yb, eb, functional=True))
             return l if db is None else l.mean(0, keepdim=True)
         if not K: return per, (pair, e)
-        return per, (pair, e, random_shifts(len(x) * K, c.aug_shift, g, self.d_dev).reshape(len(x), K, 2))
+        return per, (pair, e, self.records.integers(t, 'shifts', ids, -c.aug_shift, c.aug_shift + 1, (K, 2)).to(self.d_dev))
 
     def g_step(self, k:int=0)->float:
         "One generator step: the loss of the discriminator's verdict on fakes (post-processing)."
@@ -582,6 +586,7 @@ def save_checkpoint(tr:Trainer, path:str|Path)->Path:
              'max_grad_norm': float(getattr(po, 'max_grad_norm', 0.) or 0.),
              'step': tr.step, 'round': tr.round, 'n_steps': tr.priv.n_steps, 'torch_rng': torch.get_rng_state(), 'np_rng': _np_state(),
              'dp_rng': tr.priv.rng_state(),  # the sample's and the noise's generators: private, like everything here
+             'record_rng': tr.records.state(),  # the key of the records' own inputs: private too
              'budget': [tr.budget.noise_multiplier, tr.budget.sample_rate, tr.budget.steps],
              'config': json.dumps(tr.cfg.to_dict())}
     return save_state(state, path, prev=path.with_name('prev.pt'))   # the one it replaces: the last good one, if this is ever found corrupt
@@ -621,6 +626,10 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     if s['max_grad_norm'] and hasattr(po, 'max_grad_norm'): po.max_grad_norm = s['max_grad_norm']
     tr.step, tr.round, tr.priv.n_steps = s['step'], s['round'], s['n_steps']
     tr.priv.load_rng_state(s['dp_rng'])
+    if 'record_rng' in s: tr.records.load_state(s['record_rng'])
+    elif tr.priv.functorch and tr.cfg.loss == 'wgan-gp':
+        raise ValueError(f"checkpoint {path} was made before each record's WGAN-GP inputs came from its own secret stream (they were "
+                         f"assigned by position from the seed, and the run's ε did not hold): start the run afresh (resume=False)")
     torch.set_rng_state(s['torch_rng']); n = s['np_rng']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
     return tr
 

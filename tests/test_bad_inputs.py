@@ -124,7 +124,8 @@ CASES = [
     # dpgan generate --mode grid|interpolate: checked before the generator loads, nothing written
     ('generate-unknown-mode', ['generate', '{run}', '--mode', 'video'], "'video'", plain_run),
     ('generate-unknown-interpolation', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'cubic'], "'cubic'", plain_run),
-    ('generate-interpolate-steps-1', ['generate', '{run}', '--mode', 'interpolate', '--steps', 1], 'steps (K) must be >= 2 (the two ends), got 1', plain_run),
+    ('generate-interpolate-frames-1', ['generate', '{run}', '--mode', 'interpolate', '--frames', 1], '--frames: must be >= 2, got 1', plain_run),
+    ('generate-steps-is-not-frames', ['generate', '{run}', '--mode', 'interpolate', '--steps', 4], 'unrecognized arguments: --steps', plain_run),  # --steps counts DP steps only
     ('generate-dirichlet-anchors-1', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'dirichlet', '--anchors', 1],
      'anchors (K) must be >= 2, got 1', plain_run),
     ('generate-dirichlet-alpha-0', ['generate', '{run}', '--mode', 'interpolate', '--interpolation-mode', 'dirichlet', '--alpha', 0],
@@ -146,6 +147,7 @@ CASES = [
      'last.pt does not exist', no_checkpoints),
     ('collab-with-training-flags', ['train', '--mode', 'collab', '--checkpoint', '{run}', '--epochs', 3, '--runs-root', '{root}'],
      '--epochs configure training', plain_run),
+    ('train-mode-names-dp', ['train', '--mode', 'diff_privacy', '--runs-root', '{root}'], 'how privacy is kept is --dp-mode', None),
     ('train-checkpoint-without-collab', ['train', '--preset', 'tiny', '--checkpoint', '{run}', '--runs-root', '{root}'],
      '--checkpoint is for --mode collab', plain_run),
     # dpgan slim: a teacher must be public; ρ and bits checked before anything is written
@@ -156,7 +158,8 @@ CASES = [
     ('slim-student-negative-perceptual', ['slim', 'student', 'ds', '--out', 's.safetensors', '--perceptual=-1'], 'perceptual must be a finite number >= 0', distill_set),
     ('slim-finetune-d-init-unknown', ['slim', 'finetune', 'c.safetensors', '--teacher', 't', '--d-init', 'private'], "invalid choice: 'private'", None),
     # dpgan federated: refused before any Flower process starts
-    ('federated-app-without-folder', ['federated', 'app'], 'needs a FOLDER', None),
+    ('federated-app-without-out', ['federated', 'app'], 'needs --out DIR', None),
+    ('federated-app-positional-folder', ['federated', 'app', 'mydir'], 'unrecognized arguments: mydir', None),
     ('federated-unknown-strategy', ['federated', 'run', '--strategy', 'fedsgd'], "unknown strategy 'fedsgd'", None),
     ('federated-min-clients-above-clients', ['federated', 'run', '--clients', 3, '--min-clients', 5], 'min_clients (5) exceeds n_clients (3)', None),
     ('federated-secagg-server-clipping', ['federated', 'run', '--secure-agg', '--central-dp', 'server'], 'the server cannot clip updates it never sees', None),
@@ -164,9 +167,10 @@ CASES = [
     ('federated-secagg-fedadam', ['federated', 'run', '--secure-agg', '--strategy', 'fedadam'], "legacy FedAvg path only, not 'fedadam'", None),
     ('slim-stage-unknown', ['slim', 'prune', 'x'], "'prune'", None),
     ('generate-figure-not-png', ['generate', '{run}', '--mode', 'grid', '--out', 'g.jpg'], "out must be a .png file, got 'g.jpg'", plain_run),
-    ('export-missing-run', ['export', 'nowhere', 'bundle'], 'nowhere', None),
-    ('export-into-non-empty-folder', ['export', '{run}', 'bundle'], 'bundle', nonempty_out),
-    ('export-truncated-generator', ['export', '{run}', 'bundle'], 'does not load', truncated_generator),  # nothing half-written
+    ('export-missing-run', ['export', 'nowhere', '--out', 'bundle'], 'nowhere', None),
+    ('export-without-out', ['export', '{run}'], 'the following arguments are required: --out', plain_run),
+    ('export-into-non-empty-folder', ['export', '{run}', '--out', 'bundle'], 'bundle', nonempty_out),
+    ('export-truncated-generator', ['export', '{run}', '--out', 'bundle'], 'does not load', truncated_generator),  # nothing half-written
     # dpgan sweep: the file is read and checked before anything runs
     ('sweep-missing-file', ['sweep', 'grid.yaml'], 'grid.yaml', None),
     ('sweep-malformed-yaml', ['sweep', 'grid.yaml'], 'grid.yaml', bad_yaml),

@@ -32,11 +32,40 @@ def test_top_level_help_does_not_import_torch():
     assert none.returncode == 2 and 'required: cmd' in none.stderr
 
 
+def test_every_help_without_torch():
+    "`dpgan CMD --help` for every sub-command is printed from dpgan_nb/cli_help.json by the console module: no torch, no Opacus."
+    code = ("import sys, contextlib, io\nfrom dpgan_nb.console import main, COMMANDS\n"
+            "for c in COMMANDS:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()) as out: rc = main([c, '--help'])\n"
+            "    assert rc == 0 and out.getvalue().startswith(f'usage: dpgan {c} '), (c, out.getvalue()[:200])\n"
+            "assert 'torch' not in sys.modules and 'opacus' not in sys.modules, 'a --help imported torch'\nprint('ok')")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stdout + r.stderr
+
+
+def test_one_vocabulary_across_sub_commands():
+    "One meaning per flag: --device where a command computes, --out for what it writes, --steps for DP steps only, --mode for what it makes."
+    from dpgan_nb.console import HELP_SPECS
+    import dpgan_nb
+    specs = json.loads((Path(dpgan_nb.__file__).parent / HELP_SPECS).read_text())
+    where = {}
+    for cmd, sp in specs.items():
+        for a in sp['actions']:
+            for o in a['option_strings']: where.setdefault(o, {})[cmd] = a
+            assert a['option_strings'] or a['dest'] not in ('out', 'folder', 'bundle'), f"{cmd}: an output as a positional ({a['dest']})"
+    assert '-gd' not in where and '-dd' not in where
+    assert set(where['--steps']) == {'budget', 'audit'}, set(where['--steps'])       # private (DP-SGD) steps, in both
+    assert {'train', 'evaluate', 'generate', 'dpmi', 'sweep'} <= set(where['--device'])
+    assert {'export', 'generate', 'studies', 'slim', 'federated'} <= set(where['--out'])
+    assert where['--mode']['train']['choices'] == ['train', 'collab'] and 'dp_mode' != where['--mode']['train']['dest']
+    assert where['--mode']['generate']['choices'] == ['random', 'grid', 'interpolate']
+
+
 def test_help_lists_commands_and_flags():
     out = dpgan('--help').stdout
     for cmd in ('train', 'budget', 'evaluate', 'generate', 'export', 'audit', 'demo'): assert cmd in out
     out = dpgan('train', '--help').stdout
-    for flag in ('--dp-mode', '--target-epsilon', '--noise-multiplier', '--accountant', '--g-device', '--d-device',
+    for flag in ('--dp-mode', '--target-epsilon', '--noise-multiplier', '--accountant', '--device', '--g-device', '--d-device',
                  '--g-activation', '--conditional', '--preset', '--mode'):
         assert flag in out, flag
     assert 'floor(epochs * N / B)' in out
@@ -100,12 +129,15 @@ def test_train_dry_run_plans_and_writes_nothing(tmp_path):
     real = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--json', cwd=tmp_path).stdout)
     assert real['run_dir'] == plan['run_dir'] and real['epsilon'] == plan['epsilon'] and real['steps'] == plan['steps']
     text = dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path / 'runs', '--dry-run', cwd=tmp_path).stdout
-    assert 'nothing was written' in text and 'would resume' in text and 'RDP accountant' in text and "'bk' engine" in text
+    assert 'nothing was written' in text and 'would resume' in text and 'rdp accountant' in text and "'bk' engine" in text
 
 
-def test_seed_project_mode_alias(tmp_path):
-    r = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--mode', 'train', '--epochs', 0.25, '--json').stdout)
+def test_seed_project_dp_mode_names(tmp_path):
+    "--dp-mode takes the seed project's names (train = none, diff_privacy = gc); --mode (what to do) no longer does."
+    r = last_json(dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--dp-mode', 'train', '--epochs', 0.25, '--json').stdout)
     assert r['mode'] == 'none' and r['epsilon'] is None
+    old = dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--mode', 'diff_privacy', check=False)
+    assert old.returncode == 2 and '--dp-mode gc' in old.stderr and not list(tmp_path.glob('train_*dp-mode=gc*'))
 
 
 def test_evaluate_and_generate_from_the_command_line(tmp_path):
@@ -129,7 +161,7 @@ def test_evaluate_and_generate_from_the_command_line(tmp_path):
     # the tiny preset is unconditional: its samples carry no labels (the packaged classifier saw private records)
     assert z['images'].shape == (20, 28, 28, 1) and 'labels' not in z and str(z['label_source']) == 'none'
     bundle = tmp_path / 'bundle'
-    dpgan('export', run, bundle)                                     # the release bundle alone is enough to sample
+    dpgan('export', run, '--out', bundle)                                   # the release bundle alone is enough to sample
     dpgan('generate', bundle, '--num-samples', 20, '--out', tmp_path / 'gb.npz')
     assert (np.load(tmp_path / 'gb.npz')['images'] == z['images']).all()
     refused = dpgan('generate', run, '--num-samples', 5, '--label-with', tmp_path / 'nope.safetensors', '--out', tmp_path / 'x.npz', check=False)
@@ -150,10 +182,10 @@ def test_generate_modes_from_a_run_and_its_bundle(tmp_path):
     assert str(png) in out and Image.open(png).size[0] > 0
     g = json.loads(png.with_suffix('.json').read_text())
     assert g['n_images'] == 15 and g['per_row'] == 5 and g['privacy']['mode'] == 'gc' and g['privacy']['epsilon'] > 0
-    bundle = tmp_path / 'bundle'; dpgan('export', run, bundle)
+    bundle = tmp_path / 'bundle'; dpgan('export', run, '--out', bundle)
     for m in ('linear', 'slerp', 'dirichlet'):
         f = tmp_path / f'{m}.png'
-        dpgan('generate', bundle, '--mode', 'interpolate', '--interpolation-mode', m, '--steps', 4, '--pairs', 2,
+        dpgan('generate', bundle, '--mode', 'interpolate', '--interpolation-mode', m, '--frames', 4, '--pairs', 2,
               '--anchors', 3, '--rows', 2, '--alpha', 0.5, '--out', f)
         info = json.loads(f.with_suffix('.json').read_text())
         assert info['mode'] == m and info['release_bundle'] is True and Image.open(f).size[0] > 0
@@ -179,7 +211,7 @@ def test_collab_mode_refines_a_run_with_its_epsilon_unchanged(tmp_path):
                 '--runs-root', tmp_path / 'runs', '--name', 'refined2').stdout
     assert "the parent's, refinement is post-processing" in out and 'fid' in out and '->' in out
     dpgan('generate', r['run_dir'], '--mode', 'grid', '--out', tmp_path / 'g.png')            # every mode works on a refined run
-    dpgan('export', r['run_dir'], tmp_path / 'bundle')
+    dpgan('export', r['run_dir'], '--out', tmp_path / 'bundle')
     rel = json.loads((tmp_path / 'bundle' / 'release.json').read_text())
     assert rel['job'] == 'collab' and 'refiner.safetensors' in rel['files'] and rel['privacy']['epsilon'] == parent['epsilon']
     j = last_json(dpgan('evaluate', r['run_dir'], '--metrics', 'fid', '--num-samples', 100, '--json').stdout)
@@ -193,7 +225,7 @@ def test_slim_pipeline_stage_by_stage(tmp_path):
     assert t['trained_on'] == 'public' and t['public_records'] > 0
     dpgan('slim', 'distill-set', t['teacher'], '--out', tmp_path / 'ds', '--n', 300, '--shard-size', 128)
     s = last_json(dpgan('slim', 'student', tmp_path / 'ds', '--out', tmp_path / 'student.safetensors', '--widths', '8,4',
-                        '--steps', 20, '--bits', 6, '--perceptual', 1, '--adversarial', 0.1, '--json').stdout)
+                        '--student-steps', 20, '--bits', 6, '--perceptual', 1, '--adversarial', 0.1, '--json').stdout)
     assert s['widths'] == [8, 4] and s['mse'][1] < s['mse'][0]   # with the teacher discriminator's terms too
     c = last_json(dpgan('slim', 'compress', tmp_path / 'student.safetensors', '--out', tmp_path / 'c.safetensors', '--json').stdout)
     assert c['max_diff_vs_masked'] <= 1e-5

@@ -1,0 +1,134 @@
+"""The sensitivity harness: removing (or adding) one record moves a DP step's clipped sum by at most C, for every private
+mechanism the library offers.
+
+The accountant's ε assumes that one record changes the sum of clipped per-record gradients by at most C (add/remove
+neighbours). Anything else that enters a record's loss (WGAN-GP's paired fake and interpolation weight, augmentation
+shifts, a VAE's reparameterisation noise) must therefore be the record's own: if it is handed out by position in the
+batch from a stream the adversary can compute, removing one record changes every later record's inputs, and the sum
+moves by far more than C. Each case here runs the real training code's private step (`Trainer.d_step`,
+`VAETrainer.fit`) on a batch of records chosen by data-set index, with the DP noise set to zero and the gradient read
+through the seam's test-only `probe` (before the fake term is added), then on its neighbours: the first, a middle and
+the last record (in data order) removed, and one record added at the front; the global RNG is reset before each run,
+as an adversary who knows the seed knows its state. It asserts ||S(B) - S(B')|| <= C (1 + 1e-4), and that the removed
+record did move the sum (a check that cannot fail would be a defect).
+
+Covered: the GAN trainer's losses (bce, hinge, wgan; wgan-gp with the penalty inside the clip) and engines (hooks,
+ghost, functorch, bk) with conditioning none / cgan / acgan / wcgan, aug_mult 0 and 3 (WGAN-GP), steps 0 and 2 (what
+n_critic 3 makes of a round), an MLP and a DCGAN critic (slimming's DP fine-tune and each federated client run this same
+`Trainer.d_step` on a DCGAN critic), the DPMI latent GAN (MLPs on codes) and the DP-VAE. Every new private mechanism
+joins this file in the commit that adds it (nbs/03_privacy says so). Precision: float32, the only one the engine offers.
+"""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from dpgan_nb.data import LatentDataset
+from dpgan_nb.dpmi import DPMIConfig, VAETrainer, latent_gan_models
+from dpgan_nb.train import TrainConfig, Trainer, private_data
+
+C = 0.05          # small, so that every record's gradient is clipped: each contributes a vector of norm C exactly
+TOL = 1 + 1e-4
+BATCH = list(range(3, 15))   # 12 records, in data order; record 0 is the one added at the front
+
+
+class _Probed(Exception): "Raised by the probe: the step stops after the private gradient is formed (nothing is updated)."
+
+
+def clipped_sum(priv, step, ids):
+    "The private step's clipped sum (noise 0) on the records `ids`, as one float64 vector."
+    got = []
+    def probe(p):
+        B = p.optimizer.expected_batch_size * getattr(p.optimizer, 'accumulated_iterations', 1)
+        got.append(torch.cat([q.grad.detach().double().flatten() * B for q in p.params])); raise _Probed
+    priv.optimizer.noise_multiplier, priv.probe = 0., probe
+    priv.sampler.indices = lambda: torch.as_tensor(ids, dtype=torch.long)
+    torch.manual_seed(0); np.random.seed(0)   # the global RNG: its state follows from the configuration's seed
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try: step()
+        except _Probed: pass
+    assert len(got) == 1, "the probe did not see the private gradient"
+    return got[0]
+
+
+def neighbours(ids):
+    m = len(ids) // 2
+    return {'first removed': ids[1:], 'middle removed': ids[:m] + ids[m + 1:], 'last removed': ids[:-1], 'one added at the front': [0] + ids}
+
+
+def check(priv, step, ids=BATCH):
+    full = clipped_sum(priv, step, ids)
+    assert full.norm() > 0.5 * C, f"the clipped sum is {full.norm():.3g}: nothing to compare"
+    moved = {}
+    for what, nb in neighbours(ids).items():
+        d = float((full - clipped_sum(priv, step, nb)).norm())
+        moved[what] = d / C
+        assert d > 0.1 * C, f"{what}: the sum did not move ({d:.3g}), so this check could not fail"
+    bad = {k: round(v, 3) for k, v in moved.items() if v > TOL}
+    assert not bad, f"one record moved the clipped sum by more than C (in units of C): {bad}"
+
+
+@pytest.fixture(scope='module')
+def data():
+    return private_data(TrainConfig.preset('tiny'))[0]
+
+
+def gan(data, **kw):
+    cfg = TrainConfig.preset('tiny', **{'max_grad_norm': C, 'target_epsilon': None, 'noise_multiplier': 1.0, **kw})
+    return Trainer(cfg, data=data)
+
+
+CONDS = {'none': dict(conditional=False), 'cgan': dict(conditional=True, cond='cgan'),
+         'acgan': dict(conditional=True, cond='acgan'), 'wcgan': dict(conditional=True, cond='wcgan')}
+CASES = [(loss, engine, cond) for loss in ('bce', 'hinge', 'wgan') for engine in ('hooks', 'ghost', 'functorch', 'bk') for cond in CONDS]
+
+
+@pytest.mark.parametrize('loss,engine,cond', CASES, ids=[f'{l}-{e}-{c}' for l, e, c in CASES])
+def test_gan_step(data, loss, engine, cond):
+    try: tr = gan(data, loss=loss, grad_sample=engine, **CONDS[cond])
+    except ValueError as e: pytest.skip(f"refused by design: {e}")   # e.g. an engine that cannot follow a layer says so
+    check(tr.priv, tr.d_step)
+
+
+@pytest.mark.parametrize('aug_mult', [0, 3])
+@pytest.mark.parametrize('cond', ['none', 'cgan'])
+@pytest.mark.parametrize('step', [0, 2])
+def test_wgan_gp_step(data, aug_mult, cond, step):
+    "DP WGAN-GP: each record's whole critic loss (real, paired fake, penalty at its interpolation, K views) inside its clip."
+    tr = gan(data, loss='wgan-gp', grad_sample='auto', aug_mult=aug_mult, n_critic=3, **CONDS[cond])
+    assert tr.engine == 'functorch'
+    tr.step = step
+    check(tr.priv, tr.d_step)
+
+
+@pytest.mark.parametrize('loss,engine', [('bce', 'hooks'), ('bce', 'bk'), ('wgan-gp', 'functorch')])
+def test_dcgan_critic_step(data, loss, engine):
+    "A convolutional critic (DCGAN, as slimming's fine-tune and the federated clients train)."
+    tr = gan(data, arch='dcgan', ngf=4, ndf=4, latent_dim=8, loss=loss, grad_sample=engine, conditional=True, aug_mult=2 if loss == 'wgan-gp' else 0)
+    check(tr.priv, tr.d_step)
+
+
+def _codes(n=64, d=8, k=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return LatentDataset(torch.randn(n, d, generator=g), torch.arange(n) % k)
+
+
+def test_dpmi_latent_gan_step():
+    "DPMI's latent DP-GAN: MLPs on a public model's codes, trained by the same Trainer."
+    codes = _codes()
+    cfg = DPMIConfig.preset('tiny', max_grad_norm=C, target_epsilon=None, noise_multiplier=1.0)
+    tcfg = TrainConfig(arch='mlp', latent_dim=cfg.noise_dim, conditional=cfg.conditional, g_ema=0., ms_weight=0., dp_mode='gc', target_epsilon=None,
+                       noise_multiplier=1.0, max_grad_norm=C, epochs=1., batch_size=12, lr_g=cfg.lr, lr_d=cfg.lr, seed=0)
+    tr = Trainer(tcfg, data=codes, models=latent_gan_models(cfg, codes.num_classes))
+    check(tr.priv, tr.d_step)
+
+
+@pytest.mark.parametrize('conditional', [False, True])
+def test_dp_vae_step(conditional):
+    "The DP-VAE: each record's reparameterisation noise is its own (it was a row of the seeded global generator's draw)."
+    cfg = DPMIConfig.preset('tiny', latent_model='vae', max_grad_norm=C, target_epsilon=None, noise_multiplier=1.0, conditional=conditional,
+                            batch_size=12)
+    tr = VAETrainer(cfg, _codes())
+    check(tr.priv, lambda: tr.fit(progress_bar=False, max_steps=tr.step + 1))
