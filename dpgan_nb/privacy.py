@@ -21,9 +21,10 @@ from opacus.validators import ModuleValidator
 
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
-           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'BK_LAYERS', 'BK_FORM_BYTES',
-           'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport',
-           'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'PoissonSampler',
+           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'MT_WORDS', 'SECRET_BYTES',
+           'PHILOX_SECRET_BITS', 'GRAD_SAMPLES', 'BK_LAYERS', 'BK_FORM_BYTES', 'sample_rate', 'num_steps',
+           'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
+           'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'fill_secret_', 'secret_generator', 'PoissonSampler',
            'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'make_private', 'bk_layers',
            'bk_clipped_sum']
 
@@ -187,33 +188,69 @@ def clip_weights_(model:nn.Module, weight_clip:float)->nn.Module:
 
 # %% ../nbs/03_privacy.ipynb #4ad77b8d
 RNG_MODES = ('os', 'secure', 'reproducible')
+# torch's CPU generator state (CPUGeneratorImplState, torch 2.13/2.14): int64 initial seed, int32 left, int32 seeded, uint64 next,
+# then the 624 mt19937 words, one per uint64 from byte 24, then the cached normals; 5,056 bytes (`fill_secret_` checks it)
+MT_WORDS, _MT_AT, _MT_STATE_BYTES = 624, 24, 5056
+SECRET_BYTES = 4 * MT_WORDS  # OS entropy in one CPU secret generator: 2,496 bytes, 19,968 bits (mt19937's state is 19,937)
+PHILOX_SECRET_BITS = 64 + 62  # a CUDA generator: the Philox key, and its counter's start (torch wants the offset a multiple of 4)
 
 def os_seed()->int:
-    "A 63-bit seed from the operating system's entropy pool (`os.urandom`): nothing we write down predicts it."
+    "A 63-bit integer from OS entropy (`os.urandom`). Not for seeding a secret generator: `manual_seed` keeps 32 bits of it (`secret_generator`)."
     return int.from_bytes(os.urandom(8), 'little') >> 1
 
-def _shared_os_seed(distributed:bool=False)->int:
-    "An OS-entropy seed, rank 0's under torchrun (broadcast, so every rank draws the same global Poisson sample)."
-    s = torch.tensor([os_seed()], dtype=torch.long)
+def fill_secret_(g:torch.Generator, # the generator to (re)fill: CPU (mt19937) or CUDA (Philox)
+                 entropy:bytes|None=None, # its new state (default: fresh from `os.urandom`): `SECRET_BYTES` for CPU, 16 for CUDA
+                )->torch.Generator:
+    "Set `g`'s whole state from OS entropy: all 624 mt19937 words on CPU (19,968 bits), the Philox key and counter on CUDA (126 bits)."
+    if g.device.type == 'cuda':  # state: uint64 seed (the Philox key), int64 offset (the counter's start, a multiple of 4)
+        e = os.urandom(16) if entropy is None else entropy
+        if len(e) != 16: raise ValueError(f"a CUDA secret generator takes 16 bytes of entropy, got {len(e)}")
+        key, off = int.from_bytes(e[:8], 'little'), int.from_bytes(e[8:], 'little') & ~3
+        g.set_state(torch.frombuffer(bytearray(key.to_bytes(8, 'little') + off.to_bytes(8, 'little')), dtype=torch.uint8))
+        return g
+    if g.device.type != 'cpu': raise ValueError(f"secret generators are CPU (mt19937) or CUDA (Philox), got device {g.device}")
+    e = os.urandom(SECRET_BYTES) if entropy is None else entropy
+    if len(e) != SECRET_BYTES: raise ValueError(f"a CPU secret generator takes {SECRET_BYTES} bytes of entropy, got {len(e)}")
+    st = torch.Generator().get_state()  # a fresh generator's state: no cached normal sample
+    if st.numel() != _MT_STATE_BYTES:
+        raise RuntimeError(f"torch {torch.__version__}'s CPU generator state is {st.numel()} bytes, not {_MT_STATE_BYTES}: "
+                           "its layout changed, so fill_secret_ cannot place the secret")
+    a = st.numpy(); words = np.frombuffer(e, '<u4')
+    a[_MT_AT:_MT_AT + 8 * MT_WORDS] = words.astype('<u8').view(np.uint8)
+    a[:24] = np.frombuffer((0).to_bytes(8, 'little') + (1).to_bytes(4, 'little') * 2 + (0).to_bytes(8, 'little'), np.uint8)
+    g.set_state(st)  # initial seed 0 (not the secret), left = 1 (the first draw twists all 624 words), seeded, next = 0
+    back = np.frombuffer(g.get_state().numpy()[_MT_AT:_MT_AT + 8 * MT_WORDS].tobytes(), '<u8')
+    if not np.array_equal(back, words): raise RuntimeError(f"torch {torch.__version__} did not keep the mt19937 words fill_secret_ set")
+    return g
+
+def secret_generator(device='cpu', # where it draws: the sample's on CPU, the noise's on the discriminator's device
+                     entropy:bytes|None=None, # its state (default: fresh from `os.urandom`; under torchrun, rank 0's)
+                    )->torch.Generator:
+    "A generator whose whole state is OS entropy (`fill_secret_`): what the Poisson sample and the DP noise draw from."
+    return fill_secret_(torch.Generator(device=device), entropy)
+
+def _shared_entropy(nbytes:int, distributed:bool=False)->bytes:
+    "`nbytes` of OS entropy, rank 0's under torchrun (broadcast, so every rank draws the same global Poisson sample)."
+    e = os.urandom(nbytes)
     if distributed:
         import torch.distributed as dist
         dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
-        s = s.to(dev); dist.broadcast(s, 0); s = s.cpu()
-    return int(s)
+        t = torch.frombuffer(bytearray(e), dtype=torch.uint8).to(dev); dist.broadcast(t, 0); e = bytes(t.cpu().numpy())
+    return e
 
 class PoissonSampler:
     "Poisson subsampling with rate q from its own generator; under torchrun each rank takes its share of the same global sample."
     def __init__(self, dataset, sample_rate:float,
                  generator:torch.Generator|None=None, # the sample's randomness (default: seeded from OS entropy)
                  rank:int=0, world_size:int=1,
-                 reseed:Callable[[], int]|None=None, # secure mode: a fresh OS-entropy seed before every sample
+                 reseed:Callable[[], bytes]|None=None, # secure mode: fresh OS entropy (`SECRET_BYTES`) for the generator before every sample
                 ):
         self.dataset, self.sample_rate, self.n = dataset, sample_rate, len(dataset)
         self.rank, self.world_size, self.reseed = rank, world_size, reseed
-        self.generator = generator if generator is not None else torch.Generator().manual_seed(os_seed())
+        self.generator = generator if generator is not None else secret_generator()
     def indices(self)->torch.Tensor:
         "This rank's indices of the next global Poisson sample (each record in with probability q, independently)."
-        if self.reseed is not None: self.generator.manual_seed(self.reseed())
+        if self.reseed is not None: fill_secret_(self.generator, self.reseed())
         idx = torch.nonzero(torch.rand(self.n, generator=self.generator) < self.sample_rate).flatten()
         return idx if self.world_size == 1 else idx[idx % self.world_size == self.rank]
     def batch(self):
@@ -252,7 +289,7 @@ class PrivateDiscriminator:
         "The next private batch, on the discriminator's device (in mode 'is' and with torch.func also kept for the mechanism)."
         x, y = self.sampler.batch(); self._batch_len = len(x)
         dev = next(self.module.parameters()).device; x, y = x.to(dev), y.to(dev)  # on the discriminator's device
-        if self.rng_mode == 'secure' and self.noise_generator is not None: self.noise_generator.manual_seed(os_seed())
+        if self.rng_mode == 'secure' and self.noise_generator is not None: fill_secret_(self.noise_generator)
         if self.mode == 'is' or self.functorch: self._held_batch = (x, y)
         return x, y
 
@@ -473,19 +510,19 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
         raise ValueError(f"grad_sample='functorch' runs with dp_mode='gc' and one process; got dp_mode={mode!r}{', torchrun' if distributed else ''}")
     rng_mode = 'reproducible' if reproducible else 'secure' if secure_rng else 'os'
     # the Poisson sample: its own generator, from OS entropy (rank 0's under torchrun), or from the seed when debugging
-    s_seed = seed * 1_000_003 + 1 if reproducible else _shared_os_seed(distributed)
-    reseed = (lambda: _shared_os_seed(distributed)) if secure_rng else None
+    s_gen = torch.Generator().manual_seed(seed * 1_000_003 + 1) if reproducible else secret_generator('cpu', _shared_entropy(SECRET_BYTES, distributed))
+    reseed = (lambda: _shared_entropy(SECRET_BYTES, distributed)) if secure_rng else None
     if rate is not None and not 0 < rate <= 1: raise ValueError(f"rate (the sampling rate q) must be in (0, 1], got {rate}")
     q = sample_rate(len(dataset), batch_size) if rate is None else float(rate)
-    sampler = PoissonSampler(dataset, q, torch.Generator().manual_seed(s_seed), rank, world, reseed)
+    sampler = PoissonSampler(dataset, q, s_gen, rank, world, reseed)
     common = dict(distributed=distributed, rng_mode=rng_mode, size_public=rate is None, expected_batch_size=batch_size)
     if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', **common)
     errs = ModuleValidator.validate(module, strict=False)
     if errs: raise ValueError(f"the discriminator is not DP-compatible: {'; '.join(map(str, errs))} (replace BatchNorm by GroupNorm/LayerNorm)")
     if noise_multiplier is None or noise_multiplier <= 0: raise ValueError(f"noise_multiplier must be > 0 under DP, got {noise_multiplier}")
     dev = next(module.parameters()).device
-    # the noise: a generator of its own on the discriminator's device, independent of the sample's
-    gen = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + 2 if reproducible else os_seed())
+    # the noise: a generator of its own on the discriminator's device, independent of the sample's, all of its state OS entropy
+    gen = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + 2) if reproducible else secret_generator(dev)
     acc = create_accountant(accountant)
     if mode == 'is':
         return PrivateDiscriminator(module, optimizer, sampler, 'is', acc, accountant, noise_multiplier,
