@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_privacy.ipynb #645f2637
 from __future__ import annotations
-import math, os, warnings
+import copy, math, os, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict
 from typing import Callable
@@ -19,6 +19,8 @@ from opacus.accountants import create_accountant
 from opacus.accountants.utils import get_noise_multiplier
 from opacus.validators import ModuleValidator
 
+from .models import GANModule
+
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
            'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'MT_WORDS', 'SECRET_BYTES',
@@ -26,7 +28,7 @@ __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUA
            'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
            'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'fill_secret_', 'secret_generator', 'PoissonSampler',
            'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'make_private', 'bk_layers',
-           'bk_clipped_sum']
+           'bk_clipped_sum', 'bk_example', 'bk_check']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -474,6 +476,16 @@ PrivateDiscriminator._is_step = _is_step
 # %% ../nbs/03_privacy.ipynb #e438b609
 GRAD_SAMPLES = ('hooks', 'ghost', 'functorch', 'bk')  # how the per-sample gradients (or their norms) of gc are obtained
 
+def _bk_refusals(module, check_input=None):
+    "grad_sample='bk': refuse a layer book-keeping cannot follow (`bk_layers`) and a parameter it does not see (`bk_check`)."
+    bk_layers(module)
+    ex = bk_example(module) if check_input is None else check_input
+    if ex is None:
+        raise ValueError(f"grad_sample='bk' checks by one backward on a data-independent input that book-keeping sees every parameter's "
+                         f"gradient; {type(module).__name__} is not a GANModule (which knows its input shape), so pass check_input=(x, ...) "
+                         "with its forward's arguments, or use grad_sample='hooks' or 'functorch'")
+    bk_check(module, ex)
+
 def make_private(module:nn.Module, # the discriminator (or any model that sees private data)
                  optimizer:torch.optim.Optimizer, # its optimizer
                  dataset, # the private data set (`ImageDataset`, `LatentDataset`, `TensorDataset`, ...)
@@ -491,6 +503,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
                  reproducible:bool=False, # DEBUGGING ONLY: noise and sample seeded from `seed`; no guarantee against anyone with the seed
                  rate:float|None=None, # q fixed in advance, independent of the private set's size (default B / N: N treated as public)
+                 check_input:tuple|None=None, # bk: a data-independent input for `bk_check`'s check backward (default: `bk_example(module)`)
                  grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients), 'ghost' (ghost clipping: norms without them), 'functorch' (torch.func: exact per-sample gradients of any loss, a gradient penalty included) or 'bk' (book-keeping: norms and the clipped sum from one backward pass)
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
@@ -546,7 +559,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
             from opacus.grad_sample import GradSampleModuleFastGradientClipping
             gsm = GradSampleModuleFastGradientClipping(module, loss_reduction='mean', max_grad_norm=max_grad_norm, use_ghost_clipping=True)
         elif functorch: gsm = module  # no hooks: `per_sample_grads` fills p.grad_sample, Opacus's optimizer clips and noises as always
-        elif bk: bk_layers(module); gsm = module  # refuse now a layer book-keeping cannot follow; `bk_clipped_sum` puts Σᵢ cᵢ ∇lᵢ in p.grad
+        elif bk: _bk_refusals(module, check_input); gsm = module  # refuse now what book-keeping cannot follow; `bk_clipped_sum` puts Σᵢ cᵢ ∇lᵢ in p.grad
         else: gsm = GradSampleModule(module, loss_reduction='mean')
         # bk: Opacus's ghost-clipping optimizer, which takes the clipped sum from p.grad and adds the noise and the step
         opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed,
@@ -700,4 +713,38 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
             if trainable(b): sums[b] = torch.einsum('b,b...->...', c, gb).reshape(b.shape)
     params = [p for p in module.parameters() if p.requires_grad]
     return [sums.get(p, torch.zeros_like(p)) for p in params], norms, losses.detach()
+
+def bk_example(module:nn.Module, # a discriminator: a `GANModule` knows its input (`img_shape`, `n_classes`, `cond`)
+               n:int=3, # records
+              )->tuple|None:
+    "A data-independent input for `bk_check` (fixed random records of the input shape, labels 0, 1, ...), or None if `module` does not say its input."
+    if not isinstance(module, GANModule): return None
+    x = torch.randn(n, *module.img_shape, generator=torch.Generator().manual_seed(0))
+    return (x, torch.arange(n) % module.n_classes if module.cond != 'none' else None)
+
+def _record_sums(out)->torch.Tensor:
+    "Each record's sum of a module's outputs (a tuple's too, e.g. ACGAN's (adv, aux)): a per-record loss that every output reaches."
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return sum(o.reshape(len(o), -1).sum(1) for o in outs)
+
+def bk_check(module:nn.Module, # the discriminator (plain, not wrapped)
+             example:tuple, # its forward's arguments: a data-independent input (`bk_example`), never private records
+            )->nn.Module:
+    """Refuse a module whose gradient book-keeping does not see in full: on `example`, in float64, the unclipped sum of
+    `bk_clipped_sum` (C = ∞) must equal autograd's gradient of Σᵢ lᵢ for every trainable parameter. A weight used
+    outside its layer's forward (`F.linear(x, self.fc.weight)`) is missed by the recorder, and the error names it."""
+    dev = next(module.parameters()).device
+    m = copy.deepcopy(module).double().eval()  # eval: dropout off, so both passes see one function (and the global RNG is not drawn)
+    ex = tuple(t.to(dev, torch.float64 if t.is_floating_point() else t.dtype) if torch.is_tensor(t) else t for t in example)
+    loss_fn = lambda mod: _record_sums(mod(*ex))
+    sums, _, _ = bk_clipped_sum(m, loss_fn, math.inf)  # c_i = 1: the plain sum of the per-record gradients
+    named = [(k, q) for k, q in m.named_parameters() if q.requires_grad]
+    ref = torch.autograd.grad(loss_fn(m).sum(), [q for _, q in named], allow_unused=True)
+    missed = [k for (k, _), s, r in zip(named, sums, ref)
+              if r is not None and not torch.allclose(s, r, rtol=1e-7, atol=1e-9 * max(1., float(r.abs().max())))]
+    if missed:
+        raise ValueError(f"grad_sample='bk' misses the gradient of {', '.join(missed)}: book-keeping sees a parameter only through its "
+                         "own layer's forward, and these are used outside it (functionally, e.g. F.linear(x, layer.weight)), so their "
+                         "clipped sum would be wrong; use grad_sample='functorch' (exact for any use) or call the layers as modules")
+    return module
 
