@@ -24,11 +24,11 @@ from .models import GANModule
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
            'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'MT_WORDS', 'SECRET_BYTES',
-           'PHILOX_SECRET_BITS', 'GRAD_SAMPLES', 'BK_LAYERS', 'BK_FORM_BYTES', 'sample_rate', 'num_steps',
-           'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
+           'PHILOX_SECRET_BITS', 'GRAD_SAMPLES', 'COUNT_SENSITIVITY', 'BK_LAYERS', 'BK_FORM_BYTES', 'sample_rate',
+           'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'privacy_report',
            'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'fill_secret_', 'secret_generator', 'PoissonSampler',
-           'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'make_private', 'bk_layers',
-           'bk_clipped_sum', 'bk_example', 'bk_check']
+           'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'CentredAdaClipDPOptimizer',
+           'make_private', 'bk_layers', 'bk_clipped_sum', 'bk_example', 'bk_check']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -395,9 +395,11 @@ class PrivateDiscriminator:
         from opacus.optimizers.optimizer import _generate_noise
         o = self.optimizer
         noisy = getattr(o, 'rank', 0) == 0  # under torchrun only rank 0 adds noise, as Opacus does
+        adaptive = hasattr(o, 'release_count')  # the clip moves on an empty batch too (else its standing still would show it)
         for p in self.params:
-            p.grad = (_generate_noise(o.noise_multiplier * o.max_grad_norm, p, o.generator, o.secure_mode) if noisy
-                      else torch.zeros_like(p)) / o.expected_batch_size
+            p.grad = (_generate_noise((o.grad_noise_multiplier if adaptive else o.noise_multiplier) * o.max_grad_norm, p, o.generator, o.secure_mode)
+                      if noisy else torch.zeros_like(p)) / o.expected_batch_size
+        if adaptive: o.unclipped_num, o.sample_size = 0, 0; o.release_count(); o.update_max_grad_norm()
         self.accountant.step(noise_multiplier=o.noise_multiplier, sample_rate=self.sample_rate)
         return torch.tensor(0.), True
 
@@ -475,6 +477,42 @@ PrivateDiscriminator._is_step = _is_step
 
 # %% ../nbs/03_privacy.ipynb #e438b609
 GRAD_SAMPLES = ('hooks', 'ghost', 'functorch', 'bk')  # how the per-sample gradients (or their norms) of gc are obtained
+COUNT_SENSITIVITY = 0.5  # adaptive clipping: one record moves the centred count Σᵢ (bᵢ − ½) of unclipped records by ½
+
+from opacus.optimizers import AdaClipDPOptimizer
+
+class CentredAdaClipDPOptimizer(AdaClipDPOptimizer):
+    """Adaptive clipping as Andrew et al. 2021 (Theorem 1) account it: Opacus 1.6's AdaClip with the centred count. A step
+    releases the clipped sum with noise σ_g C and the count Σᵢ (bᵢ − ½) of unclipped records (one record moves it by ½)
+    with noise σ_u; together one Gaussian mechanism of multiplier σ = (σ_g⁻² + (2σ_u)⁻²)^−½, the `noise_multiplier` the
+    accountant records. The clip's update divides the noised count by the expected batch size B, never the actual one."""
+    @property
+    def grad_noise_multiplier(self)->float:
+        "σ_g = (σ⁻² − (2σ_u)⁻²)^−½: what is left of σ for the gradient once the count has its share."
+        return (self.noise_multiplier ** -2 - (self.unclipped_num_std / COUNT_SENSITIVITY) ** -2) ** -0.5
+    @property
+    def composed_noise_multiplier(self)->float:
+        "(σ_g⁻² + (½ / σ_u)²)^−½: the multiplier of the gradient and the count together (`noise_multiplier`, up to rounding)."
+        return (self.grad_noise_multiplier ** -2 + (COUNT_SENSITIVITY / self.unclipped_num_std) ** 2) ** -0.5
+    def add_noise(self):
+        from opacus.optimizers.optimizer import _check_processed_flag, _generate_noise, _mark_as_processed
+        for p in self.params:
+            _check_processed_flag(p.summed_grad)
+            noise = _generate_noise(self.grad_noise_multiplier * self.max_grad_norm, p.summed_grad, self.generator, self.secure_mode)
+            p.grad = (p.summed_grad + noise).view_as(p)
+            _mark_as_processed(p.summed_grad)
+        self.release_count()
+    def release_count(self):
+        "The noised centred count Σᵢ (bᵢ − ½) + N(0, σ_u²) of this step's unclipped records (an empty batch's is noise alone)."
+        from opacus.optimizers.optimizer import _generate_noise
+        dev = self.generator.device if self.generator is not None else self.params[0].device
+        centred = torch.as_tensor(self.unclipped_num, dtype=torch.float32, device=dev) - self.sample_size / 2
+        self.unclipped_num = float(centred + _generate_noise(self.unclipped_num_std, centred, self.generator, self.secure_mode))
+    def update_max_grad_norm(self):
+        "The geometric update of the clip towards the target quantile, from the noised count over the expected (public) batch size."
+        frac = 0.5 + self.unclipped_num / self.expected_batch_size
+        c = float(self.max_grad_norm) * math.exp(-self.clipbound_learning_rate * (frac - self.target_unclipped_quantile))
+        self.max_grad_norm = min(max(c, self.min_clipbound), self.max_clipbound)
 
 def _bk_refusals(module, check_input=None):
     "grad_sample='bk': refuse a layer book-keeping cannot follow (`bk_layers`) and a parameter it does not see (`bk_check`)."
@@ -562,8 +600,8 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
         elif bk: _bk_refusals(module, check_input); gsm = module  # refuse now what book-keeping cannot follow; `bk_clipped_sum` puts Σᵢ cᵢ ∇lᵢ in p.grad
         else: gsm = GradSampleModule(module, loss_reduction='mean')
         # bk: Opacus's ghost-clipping optimizer, which takes the clipped sum from p.grad and adds the noise and the step
-        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed,
-                                      grad_sample_mode='hooks' if functorch else 'ghost' if bk else grad_sample)
+        opt_cls = (CentredAdaClipDPOptimizer if clip_mode == 'adaptive' else  # one process, hooks or functorch (checked above)
+                   get_optimizer_class('flat', distributed=distributed, grad_sample_mode='hooks' if functorch else 'ghost' if bk else grad_sample))
         # Opacus's distributed optimizer: each rank clips its share, rank 0 adds the noise, gradients are summed
         dopt = opt_cls(optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, expected_batch_size=batch_size / world,
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
