@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_privacy.ipynb #645f2637
 from __future__ import annotations
-import math, os, warnings
+import copy, math, os, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict
 from typing import Callable
@@ -19,13 +19,17 @@ from opacus.accountants import create_accountant
 from opacus.accountants.utils import get_noise_multiplier
 from opacus.validators import ModuleValidator
 
+from .models import GANModule
+
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
-           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'GRAD_SAMPLES', 'BK_LAYERS', 'BK_FORM_BYTES',
-           'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport',
-           'fmt_num', 'privacy_line', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed',
-           'PoissonSampler', 'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity', 'make_private',
-           'RecordStreams', 'bk_layers', 'bk_clipped_sum']
+           'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'MT_WORDS', 'SECRET_BYTES',
+           'PHILOX_SECRET_BITS', 'GRAD_SAMPLES', 'COUNT_SENSITIVITY', 'BK_LAYERS', 'BK_FORM_BYTES', 'sample_rate',
+           'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'fmt_num',
+           'privacy_line', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'fill_secret_',
+           'secret_generator', 'PoissonSampler', 'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity',
+           'CentredAdaClipDPOptimizer', 'make_private', 'RecordStreams', 'bk_layers', 'bk_clipped_sum', 'bk_example',
+           'bk_check']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -197,33 +201,69 @@ def clip_weights_(model:nn.Module, weight_clip:float)->nn.Module:
 
 # %% ../nbs/03_privacy.ipynb #4ad77b8d
 RNG_MODES = ('os', 'secure', 'reproducible')
+# torch's CPU generator state (CPUGeneratorImplState, torch 2.13/2.14): int64 initial seed, int32 left, int32 seeded, uint64 next,
+# then the 624 mt19937 words, one per uint64 from byte 24, then the cached normals; 5,056 bytes (`fill_secret_` checks it)
+MT_WORDS, _MT_AT, _MT_STATE_BYTES = 624, 24, 5056
+SECRET_BYTES = 4 * MT_WORDS  # OS entropy in one CPU secret generator: 2,496 bytes, 19,968 bits (mt19937's state is 19,937)
+PHILOX_SECRET_BITS = 64 + 62  # a CUDA generator: the Philox key, and its counter's start (torch wants the offset a multiple of 4)
 
 def os_seed()->int:
-    "A 63-bit seed from the operating system's entropy pool (`os.urandom`): nothing we write down predicts it."
+    "A 63-bit integer from OS entropy (`os.urandom`). Not for seeding a secret generator: `manual_seed` keeps 32 bits of it (`secret_generator`)."
     return int.from_bytes(os.urandom(8), 'little') >> 1
 
-def _shared_os_seed(distributed:bool=False)->int:
-    "An OS-entropy seed, rank 0's under torchrun (broadcast, so every rank draws the same global Poisson sample)."
-    s = torch.tensor([os_seed()], dtype=torch.long)
+def fill_secret_(g:torch.Generator, # the generator to (re)fill: CPU (mt19937) or CUDA (Philox)
+                 entropy:bytes|None=None, # its new state (default: fresh from `os.urandom`): `SECRET_BYTES` for CPU, 16 for CUDA
+                )->torch.Generator:
+    "Set `g`'s whole state from OS entropy: all 624 mt19937 words on CPU (19,968 bits), the Philox key and counter on CUDA (126 bits)."
+    if g.device.type == 'cuda':  # state: uint64 seed (the Philox key), int64 offset (the counter's start, a multiple of 4)
+        e = os.urandom(16) if entropy is None else entropy
+        if len(e) != 16: raise ValueError(f"a CUDA secret generator takes 16 bytes of entropy, got {len(e)}")
+        key, off = int.from_bytes(e[:8], 'little'), int.from_bytes(e[8:], 'little') & ~3
+        g.set_state(torch.frombuffer(bytearray(key.to_bytes(8, 'little') + off.to_bytes(8, 'little')), dtype=torch.uint8))
+        return g
+    if g.device.type != 'cpu': raise ValueError(f"secret generators are CPU (mt19937) or CUDA (Philox), got device {g.device}")
+    e = os.urandom(SECRET_BYTES) if entropy is None else entropy
+    if len(e) != SECRET_BYTES: raise ValueError(f"a CPU secret generator takes {SECRET_BYTES} bytes of entropy, got {len(e)}")
+    st = torch.Generator().get_state()  # a fresh generator's state: no cached normal sample
+    if st.numel() != _MT_STATE_BYTES:
+        raise RuntimeError(f"torch {torch.__version__}'s CPU generator state is {st.numel()} bytes, not {_MT_STATE_BYTES}: "
+                           "its layout changed, so fill_secret_ cannot place the secret")
+    a = st.numpy(); words = np.frombuffer(e, '<u4')
+    a[_MT_AT:_MT_AT + 8 * MT_WORDS] = words.astype('<u8').view(np.uint8)
+    a[:24] = np.frombuffer((0).to_bytes(8, 'little') + (1).to_bytes(4, 'little') * 2 + (0).to_bytes(8, 'little'), np.uint8)
+    g.set_state(st)  # initial seed 0 (not the secret), left = 1 (the first draw twists all 624 words), seeded, next = 0
+    back = np.frombuffer(g.get_state().numpy()[_MT_AT:_MT_AT + 8 * MT_WORDS].tobytes(), '<u8')
+    if not np.array_equal(back, words): raise RuntimeError(f"torch {torch.__version__} did not keep the mt19937 words fill_secret_ set")
+    return g
+
+def secret_generator(device='cpu', # where it draws: the sample's on CPU, the noise's on the discriminator's device
+                     entropy:bytes|None=None, # its state (default: fresh from `os.urandom`; under torchrun, rank 0's)
+                    )->torch.Generator:
+    "A generator whose whole state is OS entropy (`fill_secret_`): what the Poisson sample and the DP noise draw from."
+    return fill_secret_(torch.Generator(device=device), entropy)
+
+def _shared_entropy(nbytes:int, distributed:bool=False)->bytes:
+    "`nbytes` of OS entropy, rank 0's under torchrun (broadcast, so every rank draws the same global Poisson sample)."
+    e = os.urandom(nbytes)
     if distributed:
         import torch.distributed as dist
         dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
-        s = s.to(dev); dist.broadcast(s, 0); s = s.cpu()
-    return int(s)
+        t = torch.frombuffer(bytearray(e), dtype=torch.uint8).to(dev); dist.broadcast(t, 0); e = bytes(t.cpu().numpy())
+    return e
 
 class PoissonSampler:
     "Poisson subsampling with rate q from its own generator; under torchrun each rank takes its share of the same global sample."
     def __init__(self, dataset, sample_rate:float,
                  generator:torch.Generator|None=None, # the sample's randomness (default: seeded from OS entropy)
                  rank:int=0, world_size:int=1,
-                 reseed:Callable[[], int]|None=None, # secure mode: a fresh OS-entropy seed before every sample
+                 reseed:Callable[[], bytes]|None=None, # secure mode: fresh OS entropy (`SECRET_BYTES`) for the generator before every sample
                 ):
         self.dataset, self.sample_rate, self.n = dataset, sample_rate, len(dataset)
         self.rank, self.world_size, self.reseed = rank, world_size, reseed
-        self.generator = generator if generator is not None else torch.Generator().manual_seed(os_seed())
+        self.generator = generator if generator is not None else secret_generator()
     def indices(self)->torch.Tensor:
         "This rank's indices of the next global Poisson sample (each record in with probability q, independently)."
-        if self.reseed is not None: self.generator.manual_seed(self.reseed())
+        if self.reseed is not None: fill_secret_(self.generator, self.reseed())
         idx = torch.nonzero(torch.rand(self.n, generator=self.generator) < self.sample_rate).flatten()
         return idx if self.world_size == 1 else idx[idx % self.world_size == self.rank]
     def batch(self):
@@ -263,7 +303,7 @@ class PrivateDiscriminator:
         "The next private batch, on the discriminator's device (in mode 'is' and with torch.func also kept for the mechanism)."
         x, y = self.sampler.batch(); self._batch_len = len(x)
         dev = next(self.module.parameters()).device; x, y = x.to(dev), y.to(dev)  # on the discriminator's device
-        if self.rng_mode == 'secure' and self.noise_generator is not None: self.noise_generator.manual_seed(os_seed())
+        if self.rng_mode == 'secure' and self.noise_generator is not None: fill_secret_(self.noise_generator)
         if self.mode == 'is' or self.functorch: self._held_batch = (x, y)
         return x, y
 
@@ -368,9 +408,11 @@ class PrivateDiscriminator:
         from opacus.optimizers.optimizer import _generate_noise
         o = self.optimizer
         noisy = getattr(o, 'rank', 0) == 0  # under torchrun only rank 0 adds noise, as Opacus does
+        adaptive = hasattr(o, 'release_count')  # the clip moves on an empty batch too (else its standing still would show it)
         for p in self.params:
-            p.grad = (_generate_noise(o.noise_multiplier * o.max_grad_norm, p, o.generator, o.secure_mode) if noisy
-                      else torch.zeros_like(p)) / o.expected_batch_size
+            p.grad = (_generate_noise((o.grad_noise_multiplier if adaptive else o.noise_multiplier) * o.max_grad_norm, p, o.generator, o.secure_mode)
+                      if noisy else torch.zeros_like(p)) / o.expected_batch_size
+        if adaptive: o.unclipped_num, o.sample_size = 0, 0; o.release_count(); o.update_max_grad_norm()
         self.accountant.step(noise_multiplier=o.noise_multiplier, sample_rate=self.sample_rate)
         return torch.tensor(0.), True
 
@@ -448,6 +490,52 @@ PrivateDiscriminator._is_step = _is_step
 
 # %% ../nbs/03_privacy.ipynb #e438b609
 GRAD_SAMPLES = ('hooks', 'ghost', 'functorch', 'bk')  # how the per-sample gradients (or their norms) of gc are obtained
+COUNT_SENSITIVITY = 0.5  # adaptive clipping: one record moves the centred count Σᵢ (bᵢ − ½) of unclipped records by ½
+
+from opacus.optimizers import AdaClipDPOptimizer
+
+class CentredAdaClipDPOptimizer(AdaClipDPOptimizer):
+    """Adaptive clipping as Andrew et al. 2021 (Theorem 1) account it: Opacus 1.6's AdaClip with the centred count. A step
+    releases the clipped sum with noise σ_g C and the count Σᵢ (bᵢ − ½) of unclipped records (one record moves it by ½)
+    with noise σ_u; together one Gaussian mechanism of multiplier σ = (σ_g⁻² + (2σ_u)⁻²)^−½, the `noise_multiplier` the
+    accountant records. The clip's update divides the noised count by the expected batch size B, never the actual one."""
+    @property
+    def grad_noise_multiplier(self)->float:
+        "σ_g = (σ⁻² − (2σ_u)⁻²)^−½: what is left of σ for the gradient once the count has its share."
+        return (self.noise_multiplier ** -2 - (self.unclipped_num_std / COUNT_SENSITIVITY) ** -2) ** -0.5
+    @property
+    def composed_noise_multiplier(self)->float:
+        "(σ_g⁻² + (½ / σ_u)²)^−½: the multiplier of the gradient and the count together (`noise_multiplier`, up to rounding)."
+        return (self.grad_noise_multiplier ** -2 + (COUNT_SENSITIVITY / self.unclipped_num_std) ** 2) ** -0.5
+    def add_noise(self):
+        from opacus.optimizers.optimizer import _check_processed_flag, _generate_noise, _mark_as_processed
+        for p in self.params:
+            _check_processed_flag(p.summed_grad)
+            noise = _generate_noise(self.grad_noise_multiplier * self.max_grad_norm, p.summed_grad, self.generator, self.secure_mode)
+            p.grad = (p.summed_grad + noise).view_as(p)
+            _mark_as_processed(p.summed_grad)
+        self.release_count()
+    def release_count(self):
+        "The noised centred count Σᵢ (bᵢ − ½) + N(0, σ_u²) of this step's unclipped records (an empty batch's is noise alone)."
+        from opacus.optimizers.optimizer import _generate_noise
+        dev = self.generator.device if self.generator is not None else self.params[0].device
+        centred = torch.as_tensor(self.unclipped_num, dtype=torch.float32, device=dev) - self.sample_size / 2
+        self.unclipped_num = float(centred + _generate_noise(self.unclipped_num_std, centred, self.generator, self.secure_mode))
+    def update_max_grad_norm(self):
+        "The geometric update of the clip towards the target quantile, from the noised count over the expected (public) batch size."
+        frac = 0.5 + self.unclipped_num / self.expected_batch_size
+        c = float(self.max_grad_norm) * math.exp(-self.clipbound_learning_rate * (frac - self.target_unclipped_quantile))
+        self.max_grad_norm = min(max(c, self.min_clipbound), self.max_clipbound)
+
+def _bk_refusals(module, check_input=None):
+    "grad_sample='bk': refuse a layer book-keeping cannot follow (`bk_layers`) and a parameter it does not see (`bk_check`)."
+    bk_layers(module)
+    ex = bk_example(module) if check_input is None else check_input
+    if ex is None:
+        raise ValueError(f"grad_sample='bk' checks by one backward on a data-independent input that book-keeping sees every parameter's "
+                         f"gradient; {type(module).__name__} is not a GANModule (which knows its input shape), so pass check_input=(x, ...) "
+                         "with its forward's arguments, or use grad_sample='hooks' or 'functorch'")
+    bk_check(module, ex)
 
 def make_private(module:nn.Module, # the discriminator (or any model that sees private data)
                  optimizer:torch.optim.Optimizer, # its optimizer
@@ -466,6 +554,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  distributed:bool|None=None, # torchrun: one process per device (default: when torch.distributed is initialised)
                  reproducible:bool=False, # DEBUGGING ONLY: noise and sample seeded from `seed`; no guarantee against anyone with the seed
                  rate:float|None=None, # q fixed in advance, independent of the private set's size (default B / N: N treated as public)
+                 check_input:tuple|None=None, # bk: a data-independent input for `bk_check`'s check backward (default: `bk_example(module)`)
                  grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients), 'ghost' (ghost clipping: norms without them), 'functorch' (torch.func: exact per-sample gradients of any loss, a gradient penalty included) or 'bk' (book-keeping: norms and the clipped sum from one backward pass)
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
@@ -485,19 +574,19 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
         raise ValueError(f"grad_sample='functorch' runs with dp_mode='gc' and one process; got dp_mode={mode!r}{', torchrun' if distributed else ''}")
     rng_mode = 'reproducible' if reproducible else 'secure' if secure_rng else 'os'
     # the Poisson sample: its own generator, from OS entropy (rank 0's under torchrun), or from the seed when debugging
-    s_seed = seed * 1_000_003 + 1 if reproducible else _shared_os_seed(distributed)
-    reseed = (lambda: _shared_os_seed(distributed)) if secure_rng else None
+    s_gen = torch.Generator().manual_seed(seed * 1_000_003 + 1) if reproducible else secret_generator('cpu', _shared_entropy(SECRET_BYTES, distributed))
+    reseed = (lambda: _shared_entropy(SECRET_BYTES, distributed)) if secure_rng else None
     if rate is not None and not 0 < rate <= 1: raise ValueError(f"rate (the sampling rate q) must be in (0, 1], got {rate}")
     q = sample_rate(len(dataset), batch_size) if rate is None else float(rate)
-    sampler = PoissonSampler(dataset, q, torch.Generator().manual_seed(s_seed), rank, world, reseed)
+    sampler = PoissonSampler(dataset, q, s_gen, rank, world, reseed)
     common = dict(distributed=distributed, rng_mode=rng_mode, size_public=rate is None, expected_batch_size=batch_size)
     if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', **common)
     errs = ModuleValidator.validate(module, strict=False)
     if errs: raise ValueError(f"the discriminator is not DP-compatible: {'; '.join(map(str, errs))} (replace BatchNorm by GroupNorm/LayerNorm)")
     if noise_multiplier is None or noise_multiplier <= 0: raise ValueError(f"noise_multiplier must be > 0 under DP, got {noise_multiplier}")
     dev = next(module.parameters()).device
-    # the noise: a generator of its own on the discriminator's device, independent of the sample's
-    gen = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + 2 if reproducible else os_seed())
+    # the noise: a generator of its own on the discriminator's device, independent of the sample's, all of its state OS entropy
+    gen = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + 2) if reproducible else secret_generator(dev)
     acc = create_accountant(accountant)
     if mode == 'is':
         return PrivateDiscriminator(module, optimizer, sampler, 'is', acc, accountant, noise_multiplier,
@@ -521,11 +610,11 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
             from opacus.grad_sample import GradSampleModuleFastGradientClipping
             gsm = GradSampleModuleFastGradientClipping(module, loss_reduction='mean', max_grad_norm=max_grad_norm, use_ghost_clipping=True)
         elif functorch: gsm = module  # no hooks: `per_sample_grads` fills p.grad_sample, Opacus's optimizer clips and noises as always
-        elif bk: bk_layers(module); gsm = module  # refuse now a layer book-keeping cannot follow; `bk_clipped_sum` puts Σᵢ cᵢ ∇lᵢ in p.grad
+        elif bk: _bk_refusals(module, check_input); gsm = module  # refuse now what book-keeping cannot follow; `bk_clipped_sum` puts Σᵢ cᵢ ∇lᵢ in p.grad
         else: gsm = GradSampleModule(module, loss_reduction='mean')
         # bk: Opacus's ghost-clipping optimizer, which takes the clipped sum from p.grad and adds the noise and the step
-        opt_cls = get_optimizer_class('flat' if clip_mode == 'constant' else 'adaptive', distributed=distributed,
-                                      grad_sample_mode='hooks' if functorch else 'ghost' if bk else grad_sample)
+        opt_cls = (CentredAdaClipDPOptimizer if clip_mode == 'adaptive' else  # one process, hooks or functorch (checked above)
+                   get_optimizer_class('flat', distributed=distributed, grad_sample_mode='hooks' if functorch else 'ghost' if bk else grad_sample))
         # Opacus's distributed optimizer: each rank clips its share, rank 0 adds the noise, gradients are summed
         dopt = opt_cls(optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, expected_batch_size=batch_size / world,
                        loss_reduction='mean', generator=gen, secure_mode=secure_rng, **extra)
@@ -744,4 +833,38 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
             if trainable(b): sums[b] = torch.einsum('b,b...->...', c, gb).reshape(b.shape)
     params = [p for p in module.parameters() if p.requires_grad]
     return [sums.get(p, torch.zeros_like(p)) for p in params], norms, losses.detach()
+
+def bk_example(module:nn.Module, # a discriminator: a `GANModule` knows its input (`img_shape`, `n_classes`, `cond`)
+               n:int=3, # records
+              )->tuple|None:
+    "A data-independent input for `bk_check` (fixed random records of the input shape, labels 0, 1, ...), or None if `module` does not say its input."
+    if not isinstance(module, GANModule): return None
+    x = torch.randn(n, *module.img_shape, generator=torch.Generator().manual_seed(0))
+    return (x, torch.arange(n) % module.n_classes if module.cond != 'none' else None)
+
+def _record_sums(out)->torch.Tensor:
+    "Each record's sum of a module's outputs (a tuple's too, e.g. ACGAN's (adv, aux)): a per-record loss that every output reaches."
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return sum(o.reshape(len(o), -1).sum(1) for o in outs)
+
+def bk_check(module:nn.Module, # the discriminator (plain, not wrapped)
+             example:tuple, # its forward's arguments: a data-independent input (`bk_example`), never private records
+            )->nn.Module:
+    """Refuse a module whose gradient book-keeping does not see in full: on `example`, in float64, the unclipped sum of
+    `bk_clipped_sum` (C = ∞) must equal autograd's gradient of Σᵢ lᵢ for every trainable parameter. A weight used
+    outside its layer's forward (`F.linear(x, self.fc.weight)`) is missed by the recorder, and the error names it."""
+    dev = next(module.parameters()).device
+    m = copy.deepcopy(module).double().eval()  # eval: dropout off, so both passes see one function (and the global RNG is not drawn)
+    ex = tuple(t.to(dev, torch.float64 if t.is_floating_point() else t.dtype) if torch.is_tensor(t) else t for t in example)
+    loss_fn = lambda mod: _record_sums(mod(*ex))
+    sums, _, _ = bk_clipped_sum(m, loss_fn, math.inf)  # c_i = 1: the plain sum of the per-record gradients
+    named = [(k, q) for k, q in m.named_parameters() if q.requires_grad]
+    ref = torch.autograd.grad(loss_fn(m).sum(), [q for _, q in named], allow_unused=True)
+    missed = [k for (k, _), s, r in zip(named, sums, ref)
+              if r is not None and not torch.allclose(s, r, rtol=1e-7, atol=1e-9 * max(1., float(r.abs().max())))]
+    if missed:
+        raise ValueError(f"grad_sample='bk' misses the gradient of {', '.join(missed)}: book-keeping sees a parameter only through its "
+                         "own layer's forward, and these are used outside it (functionally, e.g. F.linear(x, layer.weight)), so their "
+                         "clipped sum would be wrong; use grad_sample='functorch' (exact for any use) or call the layers as modules")
+    return module
 

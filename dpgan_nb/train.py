@@ -43,13 +43,19 @@ def grad_sample_engine(grad_sample:str, # `TrainConfig.grad_sample`
                       )->str:
     """The engine of gc's per-sample clipping a run uses: `grad_sample` itself, or for 'auto' the fastest exact one the run
     allows: 'functorch' for DP WGAN-GP (the penalty inside the clip), 'bk' (book-keeping, `bk_clipped_sum`) with a constant
-    clip in one process when it can follow every layer of `D`, else Opacus's 'hooks'. All clip each record's gradient at C."""
+    clip in one process when it can follow every layer of `D` and a check backward on a data-independent input (`bk_check`)
+    shows it sees every parameter's gradient, 'functorch' when that check fails (a weight used outside its layer's forward,
+    which Opacus's hooks miss too), else Opacus's 'hooks'. All clip each record's gradient at C."""
     if grad_sample != 'auto': return grad_sample
     if dp_mode != 'gc': return 'hooks'
     if loss == 'wgan-gp': return 'functorch'
     if clip_mode != 'constant' or distributed: return 'hooks'
     try: bk_layers(D)
     except ValueError: return 'hooks'
+    ex = bk_example(D)
+    if ex is None: return 'hooks'  # D does not say its input: book-keeping cannot be checked, so it is not chosen
+    try: bk_check(D, ex)
+    except ValueError: return 'functorch'
     return 'bk'
 
 # the benchmark's recipe (nbs/90_benchmarks): DP WGAN-GP, nearest-neighbour upsampling, augmentation multiplicity 4, 5 epochs;
