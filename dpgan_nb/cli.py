@@ -188,7 +188,7 @@ def cmd_train(ns)->int:
         elif at: print(f"resumed:    from step {at} of {tr.budget.steps} (checkpoints/last.pt)")
         print(f"run folder: {tr.run_dir}")
         print(f"privacy:    {rep}")
-        tn = tuning_note(cfg)
+        tn = tr.tuning
         if tn['tuned_on_private']: print(f"tuning:     {tn['this_run']} ({', '.join(tn['fields_tuned_on_this_data'])}; see privacy.json)")
         print(f"share:      only the bundle of `dpgan export {tr.run_dir} --out BUNDLE`; the rest of the run folder is private")
         print(f"samples:    {tr.run_dir/'samples.png'}")

@@ -13,11 +13,11 @@ import torch
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['MNIST_CLASSES', 'FASHION_CLASSES', 'FASHION_MNIST_DIR', 'DATASETS', 'ImageDataset', 'to_unit_range', 'user_cache',
-           'load_mnist_5k', 'read_idx', 'write_idx', 'load_idx_dataset', 'load_fashion_mnist', 'load_torchvision',
-           'load_image_folder', 'load_dataset', 'split_indices', 'train_test_split', 'public_private_split',
-           'data_record', 'records_overlap', 'client_partition', 'LatentDataset', 'image_grid', 'show_grid',
-           'save_grid']
+__all__ = ['MNIST_CLASSES', 'FASHION_CLASSES', 'FASHION_MNIST_DIR', 'IDX_CLASSES_FILE', 'DATASETS', 'ImageDataset',
+           'to_unit_range', 'user_cache', 'load_mnist_5k', 'read_idx', 'write_idx', 'load_idx_dataset', 'idx_classes',
+           'load_fashion_mnist', 'load_torchvision', 'load_image_folder', 'load_dataset', 'split_indices',
+           'train_test_split', 'public_private_split', 'data_record', 'records_overlap', 'client_partition',
+           'LatentDataset', 'image_grid', 'show_grid', 'save_grid']
 
 # %% ../nbs/01_data.ipynb #c3910bd2
 class ImageDataset(Dataset):
@@ -112,12 +112,29 @@ def write_idx(path:str|Path, arr:np.ndarray)->Path:
 # %% ../nbs/01_data.ipynb #7d8d54d2
 FASHION_MNIST_DIR = Path('/usr/share/datasets/fashion-mnist')
 
-def load_idx_dataset(images:str|Path, labels:str|Path, classes=None, name:str='idx')->ImageDataset:
-    "An `ImageDataset` from an images IDX file `(N, H, W)` and a labels IDX file `(N,)`."
+def load_idx_dataset(images:str|Path, labels:str|Path,
+                     classes=None, # the class names (public metadata); None: taken from the labels (max + 1: only for public data)
+                     name:str='idx')->ImageDataset:
+    "An `ImageDataset` from an images IDX file `(N, H, W)` and a labels IDX file `(N,)`; labels outside `classes` are refused."
     x, y = read_idx(images), read_idx(labels)
     if x.ndim != 3: raise ValueError(f"{images} must hold (N, H, W) images, has shape {x.shape}")
     if y.ndim != 1 or len(y) != len(x): raise ValueError(f"{labels} must hold {len(x)} labels, has shape {y.shape}")
+    if classes is not None and len(y) and (int(y.min()) < 0 or int(y.max()) >= len(classes)):
+        raise ValueError(f"{labels} holds labels outside the {len(classes)} classes its folder declares ({', '.join(map(str, classes[:12]))}"
+                         f"{', ...' if len(classes) > 12 else ''}): name every class in classes.txt beside it (one per line, in label order)")
     return ImageDataset(to_unit_range(x)[:, None], torch.as_tensor(y.astype(np.int64)), classes, name)
+
+IDX_CLASSES_FILE = 'classes.txt'
+
+def idx_classes(root:str|Path)->list[str]:
+    """The class names of an IDX folder, from public metadata, never from its (private) labels: `classes.txt` in the folder
+    (one name per line, in label order), else the MNIST layout's ten classes '0'..'9'."""
+    f = Path(root)/IDX_CLASSES_FILE
+    if not f.exists(): return [str(i) for i in range(10)]
+    names = [l.strip() for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
+    if not names: raise ValueError(f"{f} names no class")
+    if len(set(names)) != len(names): raise ValueError(f"{f} names a class twice")
+    return names
 
 def _find(root:Path, stem:str)->Path:
     for c in (root/stem, root/f'{stem}.gz', root/stem.replace('-idx', '.idx')):
@@ -196,7 +213,7 @@ def load_dataset(name:str='mnist-5k', # one of `DATASETS`
     "Load a data set by name."
     if name == 'mnist-5k': return load_mnist_5k(seed)
     if name == 'fashion-mnist': return load_fashion_mnist(root, split)
-    if name.startswith('idx:'): return load_fashion_mnist(name[4:], split, classes=None, name=name)
+    if name.startswith('idx:'): return load_fashion_mnist(name[4:], split, classes=idx_classes(name[4:]), name=name)  # classes: public metadata
     if name.startswith('folder:'): return load_image_folder(name[7:], image_size or 28)
     if name in ('mnist', 'fashion-mnist-download', 'celeba'):
         return load_torchvision(name, root or 'data', 'train' if split == 'all' else split, image_size or 64)

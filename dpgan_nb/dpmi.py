@@ -344,17 +344,20 @@ class DPMIRun:
 
 # %% ../nbs/07_dpmi.ipynb #894bb752
 DPMI_TUNED = {'gan': ('ms_weight',), 'vae': ('lr',)}  # per latent model: the defaults a trial on private data picked
-DPMI_TUNED_ON = {'dataset': 'mnist-5k', 'test_fraction': 0.2, 'public_fraction': 0.5, 'split_seed': 0}  # (any max_private: a part of it)
+DPMI_TUNED_ON = {'dataset': 'mnist-5k', 'test_fraction': 0.2, 'public_fraction': 0.5, 'split_seed': 0, 'seed': 0}  # the trials' private part (`split_record`)
 DPMI_TUNED_HOW = ("DPMI's defaults ms_weight=1 (latent GAN; 0, 1 and 2 tried) and lr=3e-3 (DP-VAE; 1e-3 and 3e-3 tried) were chosen by "
                   "comparing DP runs trained on mnist-5k's private part (split_seed 0, public_fraction 0.5), one seed each, by classifier-FID, "
                   "IS and TSTR (07_dpmi); choosing the best of several DP runs costs more than one run's ε, and that selection is NOT accounted")
 
 def dpmi_tuning_note(cfg:DPMIConfig)->dict:
-    "`tuning_note` for a DPMI run: the tuned defaults of its latent model that it kept, and whether its private part is the one they were tuned on."
+    "`tuning_note` for a DPMI run: the tuned defaults of its latent model that it kept, and whether any of its private records were in the trials."
     base = DPMIConfig(latent_model=cfg.latent_model)  # the DP-VAE's default lr differs from the latent GAN's
     kept = [k for k in DPMI_TUNED[cfg.latent_model] if getattr(cfg, k) == getattr(base, k)]
-    same = all(getattr(cfg, k) == v for k, v in DPMI_TUNED_ON.items())
+    shared = (tuned_overlap(data_record(dpmi_data(cfg)[1], cfg.dataset, cfg.data_root), DPMI_TUNED_ON)
+              if kept and (cfg.dataset, cfg.data_root) == (DPMI_TUNED_ON['dataset'], None) else 0)   # by the records, not by equal settings
+    same = shared > 0
     return {'tuned_on_private': bool(kept) and same, 'fields_at_tuned_defaults': kept, 'tuned_on': DPMI_TUNED_ON, 'how': DPMI_TUNED_HOW,
+            'private_records_in_tuning': shared,
             'this_run': ('kept tuned defaults on the very private part they were tuned on: the selection is a privacy leak the ε does not count'
                          if kept and same else 'the tuned defaults were chosen on other data than this run\'s private part' if kept
                          else 'no tuned default kept')}

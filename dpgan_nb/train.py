@@ -27,9 +27,9 @@ __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', '
            'StopTraining', 'deferred_interrupt', 'dist_info', 'init_distributed', 'check_public_record', 'public_start',
            'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint', 'generator_spec',
            'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback', 'CheckpointCallback',
-           'default_callbacks', 'train', 'write_data_records', 'tuning_note', 'write_privacy', 'register_release',
-           'export', 'register_sampler', 'GeneratorSampler', 'generator_spec_of', 'gan_from_spec', 'load_sampler',
-           'class_indices']
+           'default_callbacks', 'train', 'write_data_records', 'split_record', 'tuned_overlap', 'tuning_note',
+           'write_privacy', 'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'generator_spec_of',
+           'gan_from_spec', 'load_sampler', 'class_indices']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -737,7 +737,8 @@ def train(cfg:TrainConfig, # what to train
     cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
     if max_steps is not None: cbs.append(_StopAt(max_steps))
     tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)  # data, models and budget checked: only now is anything written
-    tr.tuning = tuning
+    tr.tuning = tuning if tuning is not None else tuning_note(  # by the records this run trains on privately
+        cfg, private=data_record(private, cfg.dataset, cfg.data_root) if private is not None and trained_on == 'private' else False)
     if dry_run:
         tr.would_resume = resume and (run_dir/'checkpoints'/'last.pt').exists()
         return tr
@@ -764,7 +765,7 @@ def write_data_records(run_dir:str|Path, dataset:str, data_root:str|None=None, t
 
 TRAIN_RELEASE = ('generator.safetensors', 'privacy.json', 'config.json', 'samples.png')
 TUNED_FIELDS = ('arch', 'conditional', 'cond', 'latent_dim', 'ngf', 'ndf', 'batch_size', 'epochs', 'lr_g', 'lr_d', 'beta1', 'n_gen', 'g_ema')
-TUNED_ON = {'dataset': 'mnist-5k', 'test_fraction': 0.2, 'public_fraction': None, 'max_samples': None}  # the demo sweeps' private split
+TUNED_ON = {'dataset': 'mnist-5k', 'test_fraction': 0.2, 'public_fraction': None, 'max_samples': None, 'seed': 0}  # the demo sweeps' private split (`split_record`)
 TUNED_HOW = ("the library's default hyperparameters (the demo recipe) were chosen by sweeps of DP runs whose samples were scored "
              "against mnist-5k's private training split (benchmarks/demo_sweep.py, sweep2-6.json); that selection is NOT accounted in ε")
 
@@ -779,21 +780,45 @@ PRESET_TUNINGS = {  # preset -> (the values it was tuned to, the split they were
                      "its test set (benchmarks/utility.py, nbs/90_benchmarks); that selection is NOT accounted in ε"),
 }
 
+_SPLIT_KEYS = ('dataset', 'data_root', 'test_fraction', 'public_fraction', 'split_seed', 'max_samples', 'seed')
+_SPLIT_RECORDS = {}
+
+def split_record(**split)->dict:
+    "`data_record` of the private part `split_data` makes of these settings (`_SPLIT_KEYS`, else `TrainConfig`'s defaults); remembered."
+    s = {k: split.get(k, getattr(TrainConfig, k)) for k in _SPLIT_KEYS}
+    key = json.dumps(s, sort_keys=True, default=str)
+    if key not in _SPLIT_RECORDS:
+        _, private, _ = split_data(s['dataset'], s['data_root'], s['test_fraction'], s['public_fraction'], None, s['split_seed'], s['max_samples'], s['seed'])
+        _SPLIT_RECORDS[key] = data_record(private, s['dataset'], s['data_root'])
+    return _SPLIT_RECORDS[key]
+
+def tuned_overlap(private:dict|None, # `data_record` of what a run trains on privately (None: no private record)
+                  tuned_on:dict, # the split the tuning runs trained and were scored on (`split_record`'s settings)
+                 )->int:
+    "How many of a run's private records were in the tuning runs (decided by the records themselves, not by equal settings)."
+    if private is None or (private['dataset'], private.get('data_root')) != (tuned_on['dataset'], tuned_on.get('data_root')): return 0
+    return records_overlap(private, split_record(**tuned_on))
+
 def tuning_note(cfg:Config, # the run's configuration
                 fields:Sequence[str]=TUNED_FIELDS, # the hyperparameters whose defaults were tuned
                 tuned_on:dict=TUNED_ON, # the split they were tuned on (config fields)
                 how:str=TUNED_HOW,
                 presets:dict=PRESET_TUNINGS, # presets tuned on other splits: their values a run kept count when it trains on that split
+                private:dict|bool|None=None, # `data_record` of the run's private training data; None: from `cfg`; False: it trains on none
                )->dict:
-    "What of this run was tuned on private data: the tuned defaults it kept, and whether its private data is the split they were tuned on."
+    "What of this run was tuned on private data: the tuned defaults it kept, and whether any of its private records were in the tuning runs."
     base = type(cfg)(); at_default = [k for k in fields if getattr(cfg, k) == getattr(base, k)]
-    same = all(getattr(cfg, k, None) == v for k, v in tuned_on.items())
+    overlap = 0
+    if at_default and (cfg.dataset, cfg.data_root) == (tuned_on['dataset'], tuned_on.get('data_root')):  # else no record is shared: nothing to load
+        if private is None: private = False if getattr(cfg, 'train_on', 'private') == 'public' else split_record(**{k: getattr(cfg, k) for k in _SPLIT_KEYS})
+        overlap = tuned_overlap(private or None, tuned_on)
+    same = overlap > 0
     kept = {p: [k for k, v in vals.items() if getattr(cfg, k, None) == v] for p, (vals, on, _) in presets.items()
             if all(getattr(cfg, k, None) == v for k, v in on.items())}
     kept = {p: ks for p, ks in kept.items() if ks}
     leaked = (at_default if at_default and same else []) + [k for ks in kept.values() for k in ks]  # tuned on this run's very data
     return {'tuned_on_private': bool(leaked), 'fields_at_tuned_defaults': at_default, 'fields_tuned_on_this_data': leaked,
-            'tuned_on': tuned_on, 'how': how,
+            'tuned_on': tuned_on, 'how': how, 'private_records_in_tuning': overlap,
             **({'presets': {p: {'fields': ks, 'tuned_on': presets[p][1], 'how': presets[p][2]} for p, ks in kept.items()}} if kept else {}),
             'this_run': ('kept hyperparameters tuned on the very split it trains on (fields_tuned_on_this_data): the selection is a '
                          'privacy leak the ε does not count' if leaked else 'the tuned defaults were chosen on other data than this run\'s private data'
