@@ -25,8 +25,8 @@ from .inversion import *
 # %% auto #0
 __all__ = ['LATENT_MODELS', 'DPMI_TUNED', 'DPMI_TUNED_ON', 'DPMI_TUNED_HOW', 'DPMI_RELEASE', 'PUBLIC_RELEASE', 'SWEEP_JOBS',
            'DPMIConfig', 'public_config', 'dpmi_data', 'public_model_for', 'private_codes', 'code_scale',
-           'latent_gan_models', 'LatentVAE', 'train_latent_gan', 'VAETrainer', 'DPMIGenerator', 'DPMIRun',
-           'dpmi_tuning_note', 'dpmi', 'load_dpmi', 'read_grid', 'sweep_configs', 'sweep']
+           'latent_gan_models', 'LatentVAE', 'train_latent_gan', 'VAETrainer', 'train_latent_vae', 'DPMIGenerator',
+           'DPMIRun', 'dpmi_tuning_note', 'dpmi', 'load_dpmi', 'read_grid', 'sweep_configs', 'sweep']
 
 # %% ../nbs/07_dpmi.ipynb #3e8effa7
 LATENT_MODELS = ('gan', 'vae')
@@ -241,74 +241,46 @@ def _inner(m:nn.Module)->nn.Module:
     "The model inside Opacus's `GradSampleModule` (which forwards submodules, not methods; its hooks sit on the layers)."
     return getattr(m, '_module', m)
 
-class VAETrainer:
-    "A DP-VAE on codes through the privacy seam; mirrors `Trainer`'s `sample`, `report`, `G_sample`."
-    def __init__(self, cfg:DPMIConfig, codes:LatentDataset, run_dir:Path|None=None):
-        self.cfg, self.data, self.run_dir = cfg, codes, run_dir
-        self.tcfg = _train_cfg(cfg, run_dir or Path('.'))
-        seed_everything(cfg.seed)  # the model's initialisation; never the DP noise, the sample or a record's reparameterisation noise
-        self.n_classes = codes.num_classes
-        self.G = LatentVAE(codes.latent_dim, cfg.noise_dim, cfg.hidden, cfg.activation, self.n_classes if cfg.conditional else 0)
-        self.budget = resolve_budget(self.tcfg, len(codes))
-        opt = torch.optim.Adam(self.G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
-        self.priv = make_private(self.G, opt, codes, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier or 1., cfg.max_grad_norm,
-                                 cfg.accountant, cfg.seed, reproducible=cfg.reproducible_dp)
-        self.records = RecordStreams(self.priv.rng_mode, cfg.seed)  # each record's reparameterisation noise: its own, secret
-        self.step = 0
-    @property
-    def G_sample(self)->LatentVAE: return self.G
-    def plan(self)->dict:
-        "What fixes σ, q and T (and so ε): a checkpoint resumes only under the same plan."
-        c, b = self.cfg, self.budget
-        return {'dp_mode': c.dp_mode, 'target_epsilon': c.target_epsilon, 'noise_multiplier': b.noise_multiplier, 'sample_rate': b.sample_rate,
-                'steps': b.steps, 'n': len(self.data), 'epochs': c.epochs, 'batch_size': c.batch_size, 'delta': c.delta,
-                'accountant': c.accountant, 'max_grad_norm': c.max_grad_norm, 'reproducible_dp': c.reproducible_dp}
-    def fit(self, progress_bar:bool|None=None, max_steps:int|None=None)->VAETrainer:
-        c, T = self.cfg, self.budget.steps
-        ck = self.run_dir/'checkpoints'/'last.pt' if self.run_dir else None
-        if ck is not None and ck.exists(): self._load(ck)
-        log = RunLogger(self.run_dir) if self.run_dir else None
-        if log: log.truncate(self.step)
-        bar = progress(total=T, desc=f"DP-VAE {c.dp_mode}", initial=self.step, disable=None if progress_bar is None else not progress_bar)
-        while self.step < T and (max_steps is None or self.step < max_steps):
-            x, y = self.priv.batch()
-            y = y if c.conditional else None
-            if len(x) == 0 and c.dp_mode == 'none': self.step += 1; bar.update(1); continue  # nothing to learn from (DP steps add noise alone)
-            eps = self.records.normal(self.step, 'reparam', self.priv.batch_ids, (c.noise_dim,)).to(x.device)
-            out = self.priv.step(lambda m: _inner(m).loss(x, y, c.beta_kl, eps).mean())
-            self.step += 1; bar.update(1)
-            if log and (self.step % 10 == 0 or self.step == T):  # the ELBO of a private batch only without DP: the seam returns it then alone
-                log.log(step=self.step, **({'loss': out['loss_d_real']} if 'loss_d_real' in out else {}),
-                        epsilon=self.priv.epsilon(c.delta) if c.dp_mode != 'none' else None)
-            if ck is not None and (self.step % 50 == 0 or self.step == T): self._save(ck)
-        bar.close()
-        if ck is not None: self._save(ck)
-        return self
-    def _save(self, path:Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        po = self.priv.optimizer
-        save_state({'G': self.G.state_dict(), 'opt': getattr(po, 'original_optimizer', po).state_dict(), 'step': self.step,
-                    'n_steps': self.priv.n_steps, 'accountant_history': [list(h) for h in (self.priv.accountant.history if self.priv.accountant else [])],
-                    'torch_rng': torch.get_rng_state(), 'dp_rng': self.priv.rng_state(), 'record_rng': self.records.state(),
-                    'plan': json.dumps(self.plan())}, path)  # atomic, SHA-256 beside
-        write_json(self.run_dir/'privacy.json', {**self.report().to_dict(), 'planned_steps': self.budget.steps})
-    def _load(self, path:Path):
-        s = load_state(path)
-        if 'record_rng' not in s and 'plan' in s and 'dp_rng' in s:
-            raise ValueError(f"checkpoint {path} was made before each record's reparameterisation noise came from its own secret stream "
-                             "(it was drawn from the seeded global generator, and the run's ε did not hold): start again (dpmi(..., resume=False))")
-        if 'plan' not in s or 'dp_rng' not in s:
-            raise ValueError(f"checkpoint {path} records neither its privacy plan nor its DP randomness (an older version): "
-                             "it cannot be resumed safely; start again (dpmi(..., resume=False))")
-        saved, now = json.loads(s['plan']), self.plan()
-        diff = [k for k in now if saved.get(k) != now[k]]
-        if diff: raise ValueError(f"checkpoint {path} was made under another privacy plan: " + ', '.join(f"{k}={saved.get(k)!r} (now {now[k]!r})" for k in diff)
-                                  + "; resuming would change σ, q or T and the ε of its privacy.json; use another name, or resume=False to start again")
-        self.G.load_state_dict(s['G']); po = self.priv.optimizer; getattr(po, 'original_optimizer', po).load_state_dict(s['opt'])
-        self.step, self.priv.n_steps = s['step'], s['n_steps']
-        if self.priv.accountant is not None: self.priv.accountant.history = [tuple(h[:2]) + (int(h[2]),) for h in s['accountant_history']]
-        torch.set_rng_state(s['torch_rng']); self.priv.load_rng_state(s['dp_rng']); self.records.load_state(s['record_rng'])
-    def report(self)->PrivacyReport: return self.priv.report(self.cfg.delta)
+def _vae_cfg(cfg:DPMIConfig, run_dir:Path)->TrainConfig:
+    "The one trainer's settings for the DP-VAE: the latent GAN's, without a generator's own terms; per-sample gradients by the hooks."
+    return _train_cfg(cfg, run_dir).replace(g_ema=0., ms_weight=0., grad_sample='hooks', ngf=cfg.hidden, ndf=cfg.hidden)
+
+class VAETrainer(Trainer):
+    """The DP-VAE in the one private trainer: `Trainer`'s loop, callbacks, checkpoints and resume refusals, the privacy seam and
+    the per-record secret streams. Its private step is the VAE's ELBO, each record's reparameterisation noise its own
+    (`RecordStreams`, by the record's index and the step); it takes no generator step (the decoder is part of the private
+    model). `models` is (vae, vae): the model that samples is the model that learns. Built by `train_latent_vae`."""
+    has_generator_step = False
+    def __init__(self, cfg:TrainConfig, data:LatentDataset, run_dir:Path|None=None, callbacks=(), models:tuple|None=None,
+                 beta_kl:float=1., # weight of the KL term
+                 model_config:dict|None=None, # the VAE's settings, checked when a checkpoint is resumed
+                ):
+        super().__init__(cfg, data, run_dir, callbacks, models)
+        self.beta_kl, self.model_config = beta_kl, model_config
+    def d_step(self)->dict:
+        "One private step: the ELBO of the Poisson batch through the seam."
+        x, y = self.priv.batch()
+        if len(x) == 0 and self.cfg.dp_mode == 'none': return {}   # nothing to learn from (a DP step adds its noise even then)
+        y = y if self.G.cond != 'none' else None
+        eps = self.records.normal(self.step, 'reparam', self.priv.batch_ids, (self.cfg.latent_dim,)).to(x.device)
+        return self.priv.step(lambda m: _inner(m).loss(x, y, self.beta_kl, eps).mean())
+
+def train_latent_vae(cfg:DPMIConfig, codes:LatentDataset, run_dir:Path, progress_bar:bool|None=None,
+                     max_steps:int|None=None, # stop after this many private steps (resume later)
+                     resume:bool=True, # continue from `run_dir/latent`'s checkpoint
+                     dry_run:bool=False, # the unstarted trainer; nothing written
+                    )->VAETrainer:
+    "Train the DP-VAE on standardised `codes` into `run_dir/latent` with the one trainer (`train`); resumes from its checkpoint."
+    import functools
+    tcfg = _vae_cfg(cfg, run_dir)
+    seed_everything(cfg.seed)  # the model's initialisation; never the DP noise, the sample or a record's reparameterisation noise
+    vae = LatentVAE(codes.latent_dim, cfg.noise_dim, cfg.hidden, cfg.activation, codes.num_classes if cfg.conditional else 0)
+    cbs = [LogCallback(tcfg.log_every), ProgressCallback(None if progress_bar is None else not progress_bar), CheckpointCallback(tcfg.checkpoint_every)]
+    mc = {'latent_model': 'vae', 'code_dim': codes.latent_dim, 'noise_dim': cfg.noise_dim, 'hidden': cfg.hidden, 'activation': cfg.activation,
+          'conditional': cfg.conditional, 'beta_kl': cfg.beta_kl}
+    return train(tcfg, resume=resume, callbacks=cbs, max_steps=max_steps, data=codes, models=(vae, vae), dry_run=dry_run,
+                 tuning=None if dry_run else dpmi_tuning_note(cfg), trainer=functools.partial(VAETrainer, beta_kl=cfg.beta_kl, model_config=mc))
+
 
 # %% ../nbs/07_dpmi.ipynb #3246fca1
 class DPMIGenerator(nn.Module):
@@ -402,8 +374,7 @@ def dpmi(cfg:DPMIConfig, # the whole pipeline's settings
     if cfg.latent_model == 'gan':
         tr = train_latent_gan(cfg, std, run_dir, progress_bar); latent, rep = tr.G_sample, tr.report()
     else:
-        (run_dir/'latent').mkdir(exist_ok=True)
-        tr = VAETrainer(cfg, std, run_dir/'latent').fit(progress_bar); latent, rep = tr.G_sample, tr.report()
+        tr = train_latent_vae(cfg, std, run_dir, progress_bar); latent, rep = tr.G_sample, tr.report()
     write_privacy(run_dir, rep, DPMI_RELEASE, dpmi_tuning_note(cfg), planned_steps=tr.budget.steps,
                   public_decoder=[f'public/{f}' for f in PUBLIC_RELEASE],
                   note=('DP-SGD on the private codes; one code per private image (record-level extraction); the public model, trained on '

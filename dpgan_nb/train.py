@@ -8,7 +8,7 @@ import copy, hashlib, json, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -372,7 +372,8 @@ def public_start(run:str|Path, # a run folder trained with train_on='public'
                     "no ε, but the release depends on that public data (compare with methods that use public data)"}
 
 class Trainer:
-    "A GAN whose discriminator learns through the privacy seam; see `train`."
+    "A GAN whose discriminator learns through the privacy seam; see `train`. Other private models subclass it (`VAETrainer`)."
+    has_generator_step = True   # False: the private model is the whole model (a DP-VAE): no generator steps
     def __init__(self, cfg:TrainConfig, data:ImageDataset|None=None, run_dir:str|Path|None=None, callbacks:Sequence[Callback]=(),
                  models:tuple[nn.Module, nn.Module]|None=None): # (G, D) to train instead of `build_gan`'s (e.g. MLPs on latent codes)
         self.cfg, self.run_dir = cfg, Path(run_dir) if run_dir else None
@@ -404,6 +405,7 @@ class Trainer:
         # what enters a private record's own loss besides its data (WGAN-GP's paired fake and weight, augmentation shifts): per record, secret
         self.records = RecordStreams(self.priv.rng_mode, cfg.seed, self.world_size > 1)
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
+        self.model_config = None  # a subclass's model settings that are not TrainConfig fields: kept in checkpoints, checked on resume
         self.stop_reason = None
 
     @property
@@ -528,7 +530,7 @@ class Trainer:
                         if self.step >= T: break
                         if not self._budget_allows_next(): raise StopTraining(f"privacy budget ε = {c.target_epsilon} reached")
                         logs.update(self.d_step()); self.step += 1
-                    for k in range(c.n_gen): logs['loss_g'] = self.g_step(k)
+                    for k in range(c.n_gen if self.has_generator_step else 0): logs['loss_g'] = self.g_step(k)
                     self.round += 1
                     bad = [k for k, v in logs.items() if not math.isfinite(v)]
                     if bad: raise FloatingPointError(f"non-finite {', '.join(bad)} at step {self.step} ({logs}); "
@@ -594,6 +596,7 @@ def save_checkpoint(tr:Trainer, path:str|Path)->Path:
              'dp_rng': tr.priv.rng_state(),  # the sample's and the noise's generators: private, like everything here
              'record_rng': tr.records.state(),  # the key of the records' own inputs: private too
              'budget': [tr.budget.noise_multiplier, tr.budget.sample_rate, tr.budget.steps],
+             'model_config': json.dumps(getattr(tr, 'model_config', None)),
              'config': json.dumps(tr.cfg.to_dict())}
     return save_state(state, path, prev=path.with_name('prev.pt'))   # the one it replaces: the last good one, if this is ever found corrupt
 
@@ -616,10 +619,15 @@ def load_checkpoint(tr:Trainer, path:str|Path)->Trainer:
     "Restore a trainer's state from `path`; refuses a checkpoint of another configuration."
     path = Path(path)
     s = load_state(path)
+    if 'config' not in s:
+        raise ValueError(f"checkpoint {path} was written by another training loop (an older dpgan_nb's separate DP-VAE loop, say), not by "
+                         f"`Trainer`: start the run afresh (resume=False, or delete {path})")
     if 'dp_rng' not in s:
         raise ValueError(f"checkpoint {path} was made before dpgan_nb drew the DP noise from OS entropy (its noise was replayable "
                          f"from the seed): start the run afresh (resume=False, or delete {path})")
     refuse_changes(json.loads(s['config']), tr.cfg.to_dict(), f"checkpoint {path}")
+    saved_mc, mc = json.loads(s.get('model_config', 'null')), getattr(tr, 'model_config', None)
+    if saved_mc is not None or mc is not None: refuse_changes(saved_mc or {}, mc or {}, f"checkpoint {path}", free=())
     b = tr.budget; sb = s['budget']
     if [b.noise_multiplier, b.sample_rate, b.steps] != sb:
         raise ValueError(f"checkpoint {path} was made for σ = {sb[0]:.6g}, q = {sb[1]:.6g}, T = {sb[2]}; this run has σ = {b.noise_multiplier:.6g}, "
@@ -724,6 +732,7 @@ def train(cfg:TrainConfig, # what to train
           data_part:str='private', # what `data` is, for `data.json`: 'private', or 'public' (a public model's training)
           tuning:dict|None=None, # the tuning disclosure for privacy.json (default: `tuning_note(cfg)`)
           dry_run:bool=False, # check data, models and budget and return the unstarted trainer: nothing is written
+          trainer:Callable|None=None, # the trainer: `Trainer` (None), or a private model's own subclass (`VAETrainer`) or a factory with its arguments
          )->Trainer:
     "Train a (DP) GAN as `cfg` says; returns the trainer, whose `run_dir` holds the results."
     rank, world = dist_info()
@@ -736,7 +745,7 @@ def train(cfg:TrainConfig, # what to train
     else: private, public, test, trained_on = (data, None, None, 'private') if data_part == 'private' else (None, data, None, 'public')
     cbs = list(default_callbacks(cfg, progress_bar) if callbacks is None else callbacks) if rank == 0 else []
     if max_steps is not None: cbs.append(_StopAt(max_steps))
-    tr = Trainer(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)  # data, models and budget checked: only now is anything written
+    tr = (trainer or Trainer)(cfg, data, run_dir=run_dir, callbacks=cbs, models=models)  # data, models and budget checked: only now is anything written
     tr.tuning = tuning if tuning is not None else tuning_note(  # by the records this run trains on privately
         cfg, private=data_record(private, cfg.dataset, cfg.data_root) if private is not None and trained_on == 'private' else False)
     if dry_run:

@@ -5,8 +5,8 @@ The accountant's ε assumes that one record changes the sum of clipped per-recor
 neighbours). Anything else that enters a record's loss (WGAN-GP's paired fake and interpolation weight, augmentation
 shifts, a VAE's reparameterisation noise) must therefore be the record's own: if it is handed out by position in the
 batch from a stream the adversary can compute, removing one record changes every later record's inputs, and the sum
-moves by far more than C. Each case here runs the real training code's private step (`Trainer.d_step`,
-`VAETrainer.fit`) on a batch of records chosen by data-set index, with the DP noise set to zero and the gradient read
+moves by far more than C. Each case here runs the real training code's private step (`Trainer.d_step`, and
+`VAETrainer.d_step` for the DP-VAE) on a batch of records chosen by data-set index, with the DP noise set to zero and the gradient read
 through the seam's test-only `probe` (before the fake term is added), then on its neighbours: the first, a middle and
 the last record (in data order) removed, and one record added at the front; the global RNG is reset before each run,
 as an adversary who knows the seed knows its state. It asserts ||S(B) - S(B')|| <= C (1 + 1e-4), and that the removed
@@ -25,7 +25,7 @@ import pytest
 import torch
 
 from dpgan_nb.data import LatentDataset
-from dpgan_nb.dpmi import DPMIConfig, VAETrainer, latent_gan_models
+from dpgan_nb.dpmi import DPMIConfig, latent_gan_models, train_latent_vae
 from dpgan_nb.train import TrainConfig, Trainer, private_data
 
 C = 0.05          # small, so that every record's gradient is clipped: each contributes a vector of norm C exactly
@@ -126,9 +126,10 @@ def test_dpmi_latent_gan_step():
 
 
 @pytest.mark.parametrize('conditional', [False, True])
-def test_dp_vae_step(conditional):
-    "The DP-VAE: each record's reparameterisation noise is its own (it was a row of the seeded global generator's draw)."
+def test_dp_vae_step(conditional, tmp_path):
+    "The DP-VAE (a `VAETrainer` in the one trainer): each record's reparameterisation noise is its own (it was a row of the seeded global generator's draw)."
     cfg = DPMIConfig.preset('tiny', latent_model='vae', max_grad_norm=C, target_epsilon=None, noise_multiplier=1.0, conditional=conditional,
                             batch_size=12)
-    tr = VAETrainer(cfg, _codes())
-    check(tr.priv, lambda: tr.fit(progress_bar=False, max_steps=tr.step + 1))
+    tr = train_latent_vae(cfg, _codes(), tmp_path, progress_bar=False, dry_run=True)
+    assert isinstance(tr, Trainer) and not tr.has_generator_step
+    check(tr.priv, tr.d_step)
