@@ -4,7 +4,7 @@
 
 # %% ../nbs/08a_generate.ipynb #e0c33019
 from __future__ import annotations
-import io, math
+import html, io, math
 from pathlib import Path
 from typing import Sequence
 
@@ -17,8 +17,8 @@ from .train import GeneratorSampler, load_sampler, class_indices
 
 # %% auto #0
 __all__ = ['GEN_MODES', 'INTERPOLATION_MODES', 'normal_latents', 'latent_grid', 'lerp', 'slerp', 'dirichlet_weights',
-           'dirichlet_mix', 'interpolation_grid', 'generate_figure', 'jacobian_directions', 'random_directions',
-           'png_bytes', 'LatentExplorer']
+           'dirichlet_mix', 'interpolation_grid', 'privacy_label', 'generate_figure', 'jacobian_directions',
+           'random_directions', 'png_bytes', 'LatentExplorer']
 
 # %% ../nbs/08a_generate.ipynb #ee0ee5c6
 def normal_latents(n:int, d:int, seed:int=0)->torch.Tensor:
@@ -136,6 +136,10 @@ def interpolation_grid(s:GeneratorSampler, # a loaded generator
                         'classes': None if cls is None else blocks, 'weights': w.tolist()}
 
 # %% ../nbs/08a_generate.ipynb #47aa0c8e
+def privacy_label(p:dict)->str:
+    "A generator's privacy in a few words, from its `privacy.json`: 'no DP', 'ε=…' or 'ε unknown'."
+    return 'no DP' if p.get('mode') == 'none' else f"ε={p['epsilon']:.2f}" if p.get('epsilon') is not None else 'ε unknown'
+
 def _default_out(path:Path, stem:str)->Path:
     return path.parent/f'{path.name}-{stem}.png' if (path/'release.json').exists() else path/f'{stem}.png'
 
@@ -168,8 +172,8 @@ def generate_figure(path:str|Path, # a run folder, or a release bundle alone
         x, nrow, info = interpolation_grid(s, interpolation_mode, pairs, steps, anchors, alpha, rows, classes, seed, rescale_norm)
         what = (f'Dirichlet α={alpha:g}, K={anchors} (row 1: anchors)' if interpolation_mode == 'dirichlet'
                 else f'{interpolation_mode}, {steps} steps')
-    p = s.privacy; eps = ('no DP' if p.get('mode') == 'none' else f"ε={p['epsilon']:.2f}" if p.get('epsilon') is not None else 'ε unknown')
-    save_grid(x, out, nrow=nrow, title=f"{what}; {eps}")
+    p = s.privacy
+    save_grid(x, out, nrow=nrow, title=f"{what}; {privacy_label(p)}")
     write_json(out.with_suffix('.json'), {'_version': __version__, 'source': s.name, 'release_bundle': (path/'release.json').exists(),
                                           'image': out.name, 'n_images': len(x), 'per_row': nrow, **info,
                                           'privacy': {k: p.get(k) for k in ('mode', 'epsilon', 'delta', 'accountant', 'noise_multiplier',
@@ -220,12 +224,12 @@ class LatentExplorer:
         self.cls = (W.Dropdown(options=[(c, i) for i, c in enumerate(s.classes)], value=0, description='class')
                     if s.conditional else None)
         self.image = W.Image(format='png')
-        self.info = W.HTML()
+        self.info, self.about = W.HTML(), W.HTML(f"generator <b>{html.escape(s.name or 'unnamed')}</b>: {privacy_label(s.privacy)}")
         self._directions()
         for w in (self.a, self.b): w.observe(self._draw, 'value')
         for w in (self.kind, self.cls):
             if w is not None: w.observe(self._redirect, 'value')
-        self.widget = W.VBox([self.kind, *([self.cls] if self.cls else []), self.a, self.b, self.image, self.info])
+        self.widget = W.VBox([self.kind, *([self.cls] if self.cls else []), self.a, self.b, self.image, self.info, self.about])
         self._draw()
     @property
     def y(self)->int|None: return None if self.cls is None else self.cls.value

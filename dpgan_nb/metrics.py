@@ -103,7 +103,7 @@ def save_classifier(model:SmallCNN, path:str|Path,
 
 def classifier_info(path:str|Path|None=None, # a file from `save_classifier` (default: the packaged MNIST one)
                    )->dict:
-    "A classifier file's metadata; `trained_on` is its list of `data_record`s, or None when the file does not record them."
+    "A classifier file's metadata; `trained_on` is its list of `data_record` dicts, or None when the file does not record them."
     from safetensors import safe_open
     path = Path(path) if path is not None else classifier_path()
     if not path.exists():

@@ -267,7 +267,7 @@ class ResNetGenerator(Generator):
                                  get_norm(norm, ngf), get_activation(activation), nn.Conv2d(ngf, self.img_shape[0], 3, 1, 1), nn.Tanh())
 
 class ResNetDiscriminator(Discriminator):
-    "Residual discriminator: `DownBlock`s down to the smallest map, act, flattened into the heads; no BatchNorm."
+    "Residual discriminator: `DownBlock` layers down to the smallest map, act, flattened into the heads; no BatchNorm."
     def __init__(self, img_shape:Sequence[int]=(3, 64, 64), # (C, S, S) with S in 28, 32, 64
                  ndf:int=64, # channels of the first block
                  activation:str='leaky_relu', # one of `ACTIVATIONS`

@@ -60,7 +60,9 @@ class QLinear(nn.Linear, _QuantWeight):
 class QConvT(nn.ConvTranspose2d, _QuantWeight):
     "A 4×4 stride-2 transposed convolution (doubles the side) with fake-quantised weights (output channels: dim 1)."
     def __init__(self, i, o, bits=None): super().__init__(i, o, 4, 2, 1); self._init_q(bits, 1)
-    def forward(self, x): return F.conv_transpose2d(x, self.qweight(), self.bias, 2, 1)
+    def forward(self, x):
+        "The transposed convolution with the fake-quantised weights."
+        return F.conv_transpose2d(x, self.qweight(), self.bias, 2, 1)
 
 class QAct(nn.Module):
     "Unsigned fake quantisation of a non-negative activation to `bits`, over a running maximum (per tensor)."
@@ -119,7 +121,7 @@ def prox_gates_(G:SlimGenerator, step:float)->SlimGenerator:
 
 @torch.no_grad()
 def renorm_gates_(G:SlimGenerator)->SlimGenerator:
-    """Rescale each stage's gates to a largest |gate| of 1 without changing the function: a stage followed by BatchNorm
+    """Rescale each stage's gates to a largest absolute gate of 1 without changing the function: a stage followed by BatchNorm
     (all but the last) is invariant to that scale; the last stage's scale is moved into the output layer's weights.
     Without this the L1 penalty shrinks a stage's gates together (the next layer makes up for the scale) and they die
     at once; with it, the penalty prunes the channels that matter least, relative to the others."""
