@@ -404,6 +404,8 @@ def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentPars
     p.add_argument('--preset', default=None, help="'tiny': seconds-sized clients and rounds")
     p.add_argument('--clients', type=at_least(1), default=None); p.add_argument('--rounds', type=at_least(1), default=None)
     p.add_argument('--local-steps', type=at_least(1), default=None); p.add_argument('--batch-size', type=at_least(1), default=None)
+    p.add_argument('--sample-rate', type=finite_float, default=None,
+                   help="q of every client, fixed in advance: the same q, T and σ for each, FedAvg weights 1, nothing from n_k (default: q = B / n_k; the tiny preset fixes 0.2)")
     p.add_argument('--partition', choices=('iid', 'shards', 'dirichlet'), default=None); p.add_argument('--alpha', type=finite_float, default=None)
     p.add_argument('--strategy', default=None, help='fedavg (default), fedprox, fedadam'); p.add_argument('--proximal-mu', type=finite_float, default=None)
     p.add_argument('--no-dp', action='store_true', help='no DP-SGD on the clients (a baseline: no guarantee)')
@@ -426,7 +428,8 @@ def cmd_federated(ns)->int:
         if ns.out is None: raise ValueError("dpgan federated app needs --out DIR, the folder to write the Flower app into")
         cfg = F.FedConfig(secure_agg=ns.secure_agg, **({'central_dp': ns.central_dp} if ns.central_dp else {}))
         print(F.write_flower_app(ns.out, cfg)); return 0
-    kw = {k: v for k, v in dict(n_clients=ns.clients, rounds=ns.rounds, local_steps=ns.local_steps, batch_size=ns.batch_size, partition=ns.partition,
+    kw = {k: v for k, v in dict(n_clients=ns.clients, rounds=ns.rounds, local_steps=ns.local_steps, batch_size=ns.batch_size,
+                                sample_rate=ns.sample_rate, partition=ns.partition,
                                 alpha=ns.alpha, strategy=ns.strategy, proximal_mu=ns.proximal_mu, target_epsilon=ns.target_epsilon,
                                 min_clients=ns.min_clients, round_timeout=ns.round_timeout, max_samples=ns.max_samples, dataset=ns.dataset,
                                 central_dp=ns.central_dp, central_noise=ns.central_noise, central_clip=ns.central_clip).items()
@@ -438,16 +441,27 @@ def cmd_federated(ns)->int:
     cfg = F.FedConfig.preset(ns.preset, **kw) if ns.preset else F.FedConfig(**kw)
     res = F.run_federated(cfg, tls=ns.tls)
     import csv
-    with open(res['run_dir']/'rounds.csv') as f: rows = list(csv.DictReader(f))
-    pr = read_json(res['run_dir']/'privacy.json')
+    with open(res['run_dir']/'rounds.csv') as f: rows = list(csv.DictReader(f))           # released
+    pr = read_json(res['run_dir']/'privacy.json')                                          # released
+    report, own = read_json(res['run_dir']/'rounds.json'), read_json(res['run_dir']/'clients.json')   # private: on the server only
+    own = {c: v for c, v in own.items() if not c.startswith('_')}
+    who = {r['round']: r for r in report}
     out = {'run_dir': str(res['run_dir']), 'status': res['status'], 'seconds': res['seconds'], 'rounds': rows, 'epsilon': pr['epsilon'],
-           'per_client': pr['per_client'], 'accountant': pr['accountant'], 'delta': pr['delta'], 'central_dp': pr['central_dp'],
-           'secure_aggregation': pr['secure_aggregation']}
+           'accountant': pr['accountant'], 'delta': pr['delta'], 'sample_rate': pr['sample_rate'], 'dataset_size': pr['dataset_size'],
+           'central_dp': pr['central_dp'], 'secure_aggregation': pr['secure_aggregation'],
+           'server_only': {'note': 'private, on the server only (rounds.json, clients.json): not in the release', 'clients': own,
+                           'rounds': [{k: r.get(k) for k in ('round', 'clients', 'failed', 'no_reply', 'aggregated', 'seconds')} for r in report]}}
     if ns.json: print(json.dumps(out))
     else:
-        for r in rows: print(f"round {r['round']}: FID {float(r['fid']):.1f} ({r['backend']}), clients [{r['clients']}]" + (f", failed: {r['failed']}" if r['failed'] else ''))
-        print(f"per-client ε: " + ', '.join(f"{c}: {fmt_num(v['epsilon'])}" for c, v in pr['per_client'].items()) + f" (δ = {fmt_num(pr['delta'])}, "
-              f"{pr['accountant']} accountant); the release: ε = {fmt_num(pr['epsilon'])}; run folder {res['run_dir']}")
+        for r in rows:
+            w = who.get(int(r['round']))
+            fail = '; '.join([f"{f['who']} (error {f.get('code', '?')})" for f in w['failed']] + [f'{n} (no reply)' for n in w['no_reply']]) if w else ''
+            print(f"round {r['round']}: FID {float(r['fid']):.1f} ({r['backend']})" + (f"; on the server only: clients {w['clients']}" if w else '') +
+                  (f", failed: {fail}" if fail else ''))
+        print(f"the release: ε = {fmt_num(pr['epsilon'])} (δ = {fmt_num(pr['delta'])}, {pr['accountant']} accountant; q "
+              + (f"= {fmt_num(pr['sample_rate'])} fixed for every client" if pr['sample_rate'] is not None else "= B/n_k per client: each n_k treated as public")
+              + f"); run folder {res['run_dir']}")
+        print("per-client ε (private, on the server only, not in the release): " + ', '.join(f"{c}: {fmt_num(v['epsilon'])}" for c, v in own.items()))
         if isinstance(pr['central_dp'], dict):
             c = pr['central_dp']; print(f"client-level ε = {fmt_num(c['epsilon'])} (δ = {fmt_num(c['delta'])}, {c['rounds_released']} noisy rounds "
                                        f"at σ = {fmt_num(c['noise_multiplier'])}, C = {fmt_num(c['clipping_norm'])}, {c['clients_per_round']} of "

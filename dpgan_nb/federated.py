@@ -15,17 +15,19 @@ import torch
 from .core import *
 from .data import client_partition, save_grid, user_cache, ImageDataset
 from .models import build_gan
-from .train import (TrainConfig, Trainer, split_data, save_checkpoint, load_checkpoint, register_sampler, register_release,
+from .train import (TrainConfig, Trainer, resolve_budget, split_data, save_checkpoint, load_checkpoint, register_sampler, register_release,
                             _train_sampler, _SPEC_FIELDS)
 
 import_extra('flwr', 'federated', 'dpgan_nb.federated (federated DP-GANs on Flower)')   # Flower is an extra: say which, before its imports below
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'FED_RELEASE', 'client_app', 'client_app_clip', 'client_app_secagg', 'client_app_secagg_clip',
-           'server_app', 'FedConfig', 'fed_split', 'client_data', 'client_train_config', 'fed_models', 'pack', 'unpack',
-           'client_update', 'global_scores', 'client_app_name', 'os_gaussian_', 'sampled_per_round',
-           'central_accountant', 'make_strategy', 'make_legacy_strategy', 'federate', 'fed_privacy', 'write_flower_app',
-           'make_certificates', 'free_port', 'flower_env', 'run_federated']
+           'server_app', 'FED_PRIVATE', 'FedConfig', 'fed_split', 'client_data', 'client_train_config', 'size_weighted',
+           'client_weight', 'sent_metrics', 'fed_models', 'pack', 'unpack', 'client_update', 'global_scores',
+           'client_app_name', 'os_gaussian_', 'sampled_per_round', 'central_accountant', 'make_strategy',
+           'make_legacy_strategy', 'federate', 'release_row', 'release_epsilon', 'fed_clients', 'fed_dataset_size',
+           'fed_server_saw', 'fed_privacy', 'write_flower_app', 'make_certificates', 'free_port', 'flower_env',
+           'run_federated']
 
 # %% ../nbs/08d_federated.ipynb #1a004971
 STRATEGIES = ('fedavg', 'fedprox', 'fedadam')
@@ -50,7 +52,8 @@ class FedConfig(Config):
     conditional:bool = True
     rounds:int = 5
     local_steps:int = 20              # discriminator (and generator) steps per client per round
-    batch_size:int = 64               # expected Poisson batch of a client
+    batch_size:int = 64               # B: a client's expected Poisson batch when q = B / n_k, and what its noisy gradient sum is divided by
+    sample_rate:float|None = None     # q of every client, fixed in advance (T and σ from it and the budget, FedAvg weights 1): nothing depends on n_k; None: q = B / n_k, n_k treated as public
     lr_g:float = 2e-4
     lr_d:float = 2e-4
     dp_mode:str = 'gc'                # 'gc': DP-SGD on each client's discriminator; 'none': no DP
@@ -77,8 +80,9 @@ class FedConfig(Config):
     name:str|None = None
     job: ClassVar[str] = 'federated'
     key_args: ClassVar = ('n_clients', 'partition', 'rounds')
-    presets: ClassVar = {'tiny': dict(max_samples=600, n_clients=3, rounds=2, local_steps=12, batch_size=32, ngf=8, ndf=8, latent_dim=16,
-                                      eval_samples=200)}
+    # tiny fixes q = 0.2 (= 32/160, what its 160-record clients had as B / n_k): the same σ, T and ε, none of them from n_k
+    presets: ClassVar = {'tiny': dict(max_samples=600, n_clients=3, rounds=2, local_steps=12, batch_size=32, sample_rate=0.2, ngf=8, ndf=8,
+                                      latent_dim=16, eval_samples=200)}
     def __post_init__(self):
         if self.strategy not in STRATEGIES: raise ValueError(f"unknown strategy {self.strategy!r}; known: {', '.join(STRATEGIES)}")
         if self.partition not in ('iid', 'shards', 'dirichlet'): raise ValueError(f"unknown partition {self.partition!r}; known: iid, shards, dirichlet")
@@ -88,6 +92,7 @@ class FedConfig(Config):
             if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an integer >= 1, got {v!r}")
         if self.min_clients > self.n_clients: raise ValueError(f"min_clients ({self.min_clients}) exceeds n_clients ({self.n_clients})")
         if not 0 < self.fraction <= 1: raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+        if self.sample_rate is not None and not 0 < self.sample_rate <= 1: raise ValueError(f"sample_rate must be in (0, 1] or None, got {self.sample_rate}")
         if self.proximal_mu < 0: raise ValueError(f"proximal_mu must be >= 0, got {self.proximal_mu}")
         if self.central_dp not in ('none', 'server', 'client'): raise ValueError(f"central_dp must be 'none', 'server' or 'client', got {self.central_dp!r}")
         if self.central_dp != 'none':
@@ -113,14 +118,32 @@ def client_data(cfg:FedConfig, cid:int)->ImageDataset:
     if not 0 <= cid < cfg.n_clients: raise ValueError(f"client id must be in 0..{cfg.n_clients - 1}, got {cid}")
     return fed_split(cfg)[0][cid]
 
-def client_train_config(cfg:FedConfig, n:int)->TrainConfig:
-    "The `TrainConfig` of a client with n records: T = rounds × local_steps private steps at q = B / n, σ for the target ε over all of them."
-    if n < cfg.batch_size: raise ValueError(f"a client holds {n} records, fewer than batch_size {cfg.batch_size}: use fewer clients or a smaller batch")
+def client_train_config(cfg:FedConfig, # the federation
+                        n:int|None=None, # the client's number of records n_k; not used (may be None) when `cfg.sample_rate` is fixed
+                       )->TrainConfig:
+    """The `TrainConfig` of a client: T = rounds × local_steps private steps, σ for the target ε over all of them, at
+    q = `cfg.sample_rate` (the same q, T and σ for every client, whatever its n_k) or, with sample_rate None, q = B / n_k."""
     T = cfg.rounds * cfg.local_steps
+    if cfg.sample_rate is None:
+        if n is None: raise ValueError("q = B / n_k needs the client's number of records n; or fix cfg.sample_rate")
+        if n < cfg.batch_size: raise ValueError(f"a client holds {n} records, fewer than batch_size {cfg.batch_size}: use fewer clients or a smaller batch")
+    epochs = T * cfg.batch_size / n if cfg.sample_rate is None else T * cfg.sample_rate   # resolve_budget: T = epochs·N/B, or epochs / q
     return TrainConfig(dataset=cfg.dataset, data_root=cfg.data_root, arch='dcgan', latent_dim=cfg.latent_dim, ngf=cfg.ngf, ndf=cfg.ndf,
-                       conditional=cfg.conditional, epochs=T * cfg.batch_size / n, batch_size=cfg.batch_size, lr_g=cfg.lr_g, lr_d=cfg.lr_d,
+                       conditional=cfg.conditional, epochs=epochs, batch_size=cfg.batch_size, sample_rate=cfg.sample_rate, lr_g=cfg.lr_g, lr_d=cfg.lr_d,
                        dp_mode=cfg.dp_mode, target_epsilon=cfg.target_epsilon if cfg.dp_mode != 'none' else None, delta=cfg.delta,
                        max_grad_norm=cfg.max_grad_norm, accountant=cfg.accountant, seed=cfg.seed)
+
+def size_weighted(cfg:FedConfig)->bool:
+    "Whether the server weights a client's update by its n_k (FedAvg's `num-examples`): only with q = B / n_k and no central DP; else every client weighs 1."
+    return cfg.sample_rate is None and cfg.central_dp == 'none'
+
+def client_weight(cfg:FedConfig, metrics:dict)->int:
+    "A reply's FedAvg weight: its `num-examples` (n_k) when `size_weighted(cfg)`, else 1 (a fixed sample rate, or central DP's plain mean of clipped updates)."
+    return int(metrics['num-examples']) if size_weighted(cfg) else 1
+
+def sent_metrics(cfg:FedConfig)->tuple[str, ...]:
+    "What a client's reply carries in clear besides its arrays: no timing, no loss on real records, and its n_k only where the weighting needs it."
+    return ('client', 'unit-weight', 'steps_done', 'local_steps', 'epsilon', 'loss_d_fake', 'loss_g') + (('num-examples',) if size_weighted(cfg) else ())
 
 def fed_models(cfg:FedConfig, data:ImageDataset):
     "(G, D): the DCGAN every client and the server share."
@@ -157,7 +180,7 @@ def client_update(cfg:FedConfig, # the federation's configuration (sent by the s
     if ck.exists(): load_checkpoint(tr, ck)     # its accountant, step count, optimiser states and sampler: intact across rounds and restarts
     unpack(state, tr.G, tr.D)                   # then the global weights
     glob = {k: v.clone() for k, v in pack(tr.G, tr.D).items()} if proximal_mu > 0 else None
-    T, t0, losses = tr.budget.steps, time.time(), []
+    T, losses = tr.budget.steps, []
     for _ in range(cfg.local_steps):
         if tr.step >= T: break                  # the client's budget is spent: it sends what it has, takes no more steps
         logs = tr.d_step(); tr.step += 1; logs['loss_g'] = tr.g_step(); tr.round += 1; losses.append(logs)
@@ -170,12 +193,14 @@ def client_update(cfg:FedConfig, # the federation's configuration (sent by the s
     priv = ({'mode': 'none', 'epsilon': math.inf} if rep is None else
             {'mode': 'gc', 'epsilon': rep.epsilon, 'delta': cfg.delta, 'noise_multiplier': tr.budget.noise_multiplier,
              'sample_rate': tr.budget.sample_rate, 'steps': tr.priv.steps, 'planned_steps': T, 'accountant': cfg.accountant,
-             'max_grad_norm': cfg.max_grad_norm, 'dataset_size': len(data), 'guarantee': 'record-level, this client\'s partition, '
+             'max_grad_norm': cfg.max_grad_norm, 'n_records': len(data), 'dataset_size': rep.dataset_size, 'guarantee': 'record-level, this client\'s partition, '
              'add/remove one record; holds against the server and the other clients (they see only DP-trained weights)'})
     write_json(state_dir/'privacy.json', {'client': cid, **priv})
-    m = {'client': cid, 'num-examples': len(data), 'unit-weight': 1, 'steps_done': tr.step, 'local_steps': len(losses), 'seconds': time.time() - t0,
-         'epsilon': priv['epsilon'],   # no loss on real records: an un-noised statistic of private data does not travel
-         **{k: float(np.mean([l[k] for l in losses])) if losses else math.nan for k in ('loss_d_fake', 'loss_g')}}
+    # no loss on real records (an un-noised statistic of private data) and no timing (it follows the Poisson batch sizes) travel;
+    # the losses on fakes are of the DP discriminator and the generator: post-processing
+    m = {'client': cid, 'unit-weight': 1, 'steps_done': tr.step, 'local_steps': len(losses), 'epsilon': priv['epsilon'],
+         **{k: float(np.mean([l[k] for l in losses])) if losses else math.nan for k in ('loss_d_fake', 'loss_g')},
+         **({'num-examples': len(data)} if size_weighted(cfg) else {})}   # n_k only where FedAvg weights by it
     return pack(tr.G, tr.D), m
 
 # %% ../nbs/08d_federated.ipynb #1b0c5389
@@ -231,8 +256,7 @@ def _train_legacy(msg:Message, context:Context)->Message:
     from flwr.compat.common.recorddict_compat import fitres_to_recorddict, recorddict_to_fitins
     fi = recorddict_to_fitins(msg.content, keep_input=True); cfg = _fed_cfg(fi.config)
     new, m = _local_round(cfg, context, parameters_to_ndarrays(fi.parameters))
-    weight = 1 if cfg.central_dp != 'none' else m['num-examples']   # central DP: the plain mean of clipped updates
-    res = FitRes(Status(Code.OK, ''), ndarrays_to_parameters([v.numpy() for v in new.values()]), weight, m)
+    res = FitRes(Status(Code.OK, ''), ndarrays_to_parameters([v.numpy() for v in new.values()]), client_weight(cfg, m), m)
     return Message(fitres_to_recorddict(res, keep_input=False), reply_to=msg)
 
 def _client_app(secure_agg:bool=False, clip:bool=False)->ClientApp:
@@ -309,7 +333,8 @@ def make_strategy(cfg:FedConfig):
     central, m = cfg.central_dp != 'none', sampled_per_round(cfg)
     kw = dict(fraction_train=1e-9 if central else cfg.fraction, fraction_evaluate=0.0, min_train_nodes=m if central else cfg.min_clients,
               min_evaluate_nodes=0, min_available_nodes=m if central else cfg.min_clients)
-    if central: kw['weighted_by_key'] = 'unit-weight'   # the accountant's sensitivity C/m holds for the plain mean of the clipped updates
+    # central DP: the accountant's sensitivity C/m holds for the plain mean of the clipped updates; a fixed sample rate: nothing uses n_k
+    if not size_weighted(cfg): kw['weighted_by_key'] = 'unit-weight'
     if cfg.strategy == 'fedadam': return _tracking(FedAdam)(**kw, eta=cfg.server_lr, eta_l=cfg.lr_g)
     if cfg.strategy == 'fedprox': kw['proximal_mu'] = cfg.proximal_mu
     base = FedProx if cfg.strategy == 'fedprox' else FedAvg
@@ -365,25 +390,23 @@ def _server_main(grid:Grid, context:Context)->None:
     federate(cfg, run_dir, grid, context)
 
 def federate(cfg:FedConfig, run_dir:Path, grid, context:Context|None=None)->dict:
-    "Run the rounds on `grid` (a Flower `Grid`) and write the run folder: rounds.csv, samples, privacy.json, the global generator."
-    parts, test = fed_split(cfg)   # the server's own held-out split; of the clients' partitions only their sizes are used (SecAgg+'s max_weight)
-    G, D = fed_models(cfg, test); rows, t0, box = [], time.time(), {}
+    """Run the rounds on `grid` (a Flower `Grid`) and write the run folder: for the release rounds.csv (FID and the release's ε per round),
+    samples, privacy.json and the global generator; on the server's private side rounds.json and clients.json (who replied, failures, each client's figures, timings)."""
+    parts, test = fed_split(cfg)   # the server's own held-out split; of the clients' partitions only their sizes are used (SecAgg+'s max_weight, when size-weighted)
+    G, D = fed_models(cfg, test); rows, seconds, t0, box = [], {}, time.time(), {}
     (run_dir/'samples').mkdir(parents=True, exist_ok=True)
     def evaluate(rnd:int, state)->float:
         unpack(state, G, D); s = global_scores(G, test, cfg.dataset, cfg.eval_samples, data_root=cfg.data_root); st = box['strategy']
-        rep = next((r for r in st.report if r['round'] == rnd), {'clients': [], 'failed': [], 'no_reply': [], 'per_client': {}})
-        eps = [m['epsilon'] for m in rep['per_client'].values()]
-        spent = st.privacy_spent() if hasattr(st, 'privacy_spent') else None
-        rows.append({'round': rnd, 'fid': s['fid'], 'backend': s['backend'], 'clients': ' '.join(map(str, rep['clients'])),
-                     'aggregated': rep.get('aggregated', ''), 'failed': '; '.join([f"{f['who']} (error {f.get('code', '?')})" for f in rep['failed']] + [f'{n} (no reply)' for n in rep['no_reply']]),
-                     'max_client_epsilon': max(eps) if eps else '', 'central_epsilon': spent.epsilon if spent and spent.num_releases else '',
-                     'seconds': round(time.time() - t0, 1)})
+        rep = next((r for r in st.report if r['round'] == rnd), {'clients': []})
+        spent = st.privacy_spent() if hasattr(st, 'privacy_spent') else None; seconds[rnd] = round(time.time() - t0, 1)
+        rows.append(release_row(cfg, rnd, s, st.report, spent))   # who replied, failures, timings: rounds.json, private
         with torch.no_grad(): x = G.eval()(torch.randn(100, cfg.latent_dim, generator=torch.Generator().manual_seed(1)),
                                            torch.arange(100) % G.n_classes if G.cond != 'none' else None)
         save_grid(x, run_dir/'samples'/f'round_{rnd:02d}.png', nrow=10, title=f"round {rnd}: FID {s['fid']:.1f} ({s['backend']})")
         _write_rounds(run_dir, rows); print(f"round {rnd}: FID {s['fid']:.1f}, clients {rep['clients']}", flush=True)
         return s['fid']
-    if cfg.secure_agg: final = _secagg_rounds(cfg, grid, context, [v.numpy() for v in pack(G, D).values()], evaluate, box, sum(map(len, parts)))
+    if cfg.secure_agg: final = _secagg_rounds(cfg, grid, context, [v.numpy() for v in pack(G, D).values()], evaluate, box,
+                                              sum(map(len, parts)) if size_weighted(cfg) else 1)
     else:
         st = box['strategy'] = make_strategy(cfg)
         res = st.start(grid=grid, initial_arrays=ArrayRecord(pack(G, D)), num_rounds=cfg.rounds, timeout=cfg.round_timeout,
@@ -395,11 +418,12 @@ def federate(cfg:FedConfig, run_dir:Path, grid, context:Context|None=None)->dict
     unpack(final, G, D)
     save_weights(G.state_dict(), run_dir/'generator.safetensors', {'dpgan_generator': json.dumps(_gen_spec(cfg, test, G))})
     import shutil; shutil.copyfile(run_dir/'samples'/f'round_{cfg.rounds:02d}.png', run_dir/'samples.png')
-    write_json(run_dir/'rounds.json', report)
+    write_json(run_dir/'rounds.json', [{**r, 'seconds': seconds.get(r['round'])} for r in report])   # private: the server's own record
+    write_json(run_dir/'clients.json', fed_clients(report))                                          # private: each client's last figures
     st = box['strategy']; write_json(run_dir/'privacy.json', fed_privacy(cfg, report, st.privacy_spent() if hasattr(st, 'privacy_spent') else None))
     return {'rounds': rows, 'report': report}
 
-def _secagg_rounds(cfg:FedConfig, grid, context:Context, initial:list, evaluate, box:dict, n_train:int)->list[np.ndarray]:
+def _secagg_rounds(cfg:FedConfig, grid, context:Context, initial:list, evaluate, box:dict, max_weight:float)->list[np.ndarray]:
     "The rounds on Flower's legacy path: `DefaultWorkflow` with `SecAggPlusWorkflow` as its fit step; the final arrays."
     from flwr.server import LegacyContext, ServerConfig
     from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
@@ -407,24 +431,64 @@ def _secagg_rounds(cfg:FedConfig, grid, context:Context, initial:list, evaluate,
     st = box['strategy'] = make_legacy_strategy(cfg, initial, lambda rnd, nds, conf: (evaluate(rnd, nds), {}))
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=cfg.rounds, round_timeout=cfg.round_timeout), strategy=st)
     # each masked vector is weight × arrays / max_weight, clipped to ±8 and quantised: max_weight is the largest possible weight
+    # (all training records when weighted by n_k, else 1)
     thr = cfg.secagg_threshold or max(2, math.ceil(2 * sampled_per_round(cfg) / 3))
-    DefaultWorkflow(fit_workflow=SecAggPlusWorkflow(num_shares=1.0, reconstruction_threshold=thr, max_weight=float(n_train if cfg.central_dp == 'none' else 1),
+    DefaultWorkflow(fit_workflow=SecAggPlusWorkflow(num_shares=1.0, reconstruction_threshold=thr, max_weight=float(max_weight),
                                                     timeout=cfg.round_timeout))(grid, legacy)
     return legacy.state.array_records['parameters'].to_numpy_ndarrays()
+
+def release_row(cfg:FedConfig, rnd:int, scores:dict, report:list[dict], central=None)->dict:
+    """One row of the released rounds.csv: the round, the global G's FID (and its backend), the release's ε so far (and the client-level
+    ε of central DP, `central`: Flower's `PrivacySpent`). Nothing per client: who replied, failures and timings stay in rounds.json."""
+    e = release_epsilon(report, rnd)
+    return {'round': rnd, 'fid': scores['fid'], 'backend': scores['backend'], 'epsilon': '' if e is None else e,
+            **({'central_epsilon': central.epsilon if central and central.num_releases else ''} if cfg.central_dp != 'none' else {})}
 
 def _write_rounds(run_dir:Path, rows:list[dict]):
     import csv
     with open(run_dir/'rounds.csv', 'w', newline='') as f:
         w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
 
-def fed_privacy(cfg:FedConfig, report:list[dict], central=None)->dict:
-    "The global generator's privacy report: each client's last reported record-level ε, and the client-level ε of central DP (`central`: Flower's `PrivacySpent`)."
+FED_PRIVATE = ('rounds.json', 'clients.json', 'logs', 'clients', 'flwr_home', 'certs')   # the run folder's private side: never in the release
+
+def release_epsilon(report:list[dict], upto:int|None=None)->float|None:
+    "The release's record-level ε after round `upto` (default: the last): the largest of the clients' last reported ε, each from its own accountant."
     last = {}
-    for r in report: last.update(r['per_client'])
-    per = {str(c): {'epsilon': m['epsilon'], 'steps_done': m['steps_done'], 'num_examples': m['num-examples']} for c, m in sorted(last.items())}
-    eps = [m['epsilon'] for m in last.values()]
-    saw = ("only the sum of the sampled clients' (G, D) each round (SecAgg+), plus each client's metrics in clear (ε, steps, num-examples)"
-           if cfg.secure_agg else "every sampled client's (G, D) weights each round: DP-SGD outputs (its discriminator) and their post-processing (its generator)")
+    for r in report:
+        if upto is None or r['round'] <= upto: last.update({c: m['epsilon'] for c, m in r['per_client'].items()})
+    return max(last.values()) if last else None
+
+def fed_clients(report:list[dict])->dict:
+    "Each client's last reported figures and the rounds it replied in: clients.json, on the server's private side (never released)."
+    out = {}
+    for r in report:
+        for c, m in r['per_client'].items():
+            out[str(c)] = {'epsilon': m['epsilon'], 'steps_done': m['steps_done'], 'rounds': out.get(str(c), {}).get('rounds', []) + [r['round']],
+                           **({'num_examples': m['num-examples']} if 'num-examples' in m else {})}
+    return {'_private': 'on the server only: not part of the release (FED_RELEASE)', **dict(sorted(out.items()))}
+
+def fed_dataset_size(cfg:FedConfig)->str:
+    "Whether the release's figures and the aggregation depend on the clients' sizes n_k: `SIZE_PUBLIC` / `SIZE_FIXED` of 03_privacy, for a federation."
+    if cfg.sample_rate is not None:
+        return ("not used: q = sample_rate, T and σ were fixed in advance for every client and FedAvg gives every client weight 1, so neither this "
+                "report nor the aggregation is computed from a client's size n_k (what a client's DP update says of any one of its records, its ε covers)")
+    return ("treated as public: each client's q_k = B/n_k, T and σ_k were computed from its private size n_k" +
+            (", and FedAvg weights its update by n_k (it sends num-examples in clear)" if size_weighted(cfg) else '') +
+            ", so the server learns every n_k and the release depends on them; if the sizes are sensitive, fix q in advance (sample_rate)")
+
+def fed_server_saw(cfg:FedConfig)->str:
+    "What the server sees of each client, in words: the arrays (or their sum under SecAgg+), the metrics in clear (`sent_metrics`)."
+    arrays = ("only the sum of the sampled clients' (G, D) each round (SecAgg+)" if cfg.secure_agg else
+              "every sampled client's (G, D) weights each round: DP-SGD outputs (its discriminator) and their post-processing (its generator)")
+    return (f"{arrays}; in clear, each reply's metrics {', '.join(sent_metrics(cfg))} (no timing, no loss on real records"
+            + ('' if size_weighted(cfg) else ', no n_k') + "), and when each reply arrives, which follows the client's compute and so its "
+            "Poisson batch sizes: a timing channel towards the server that no released file carries")
+
+def fed_privacy(cfg:FedConfig, report:list[dict], central=None)->dict:
+    """The global generator's privacy report, what the release holds: the release's record-level ε (the largest client's, from the clients'
+    accountants), the budget every client shares when `sample_rate` is fixed, and the client-level ε of central DP (`central`: Flower's
+    `PrivacySpent`). Nothing per client: each client's figures stay on the server's private side (`fed_clients`, rounds.json)."""
+    b = resolve_budget(client_train_config(cfg), 0) if cfg.sample_rate is not None and cfg.dp_mode != 'none' else None
     cdp = ('none (no client-level guarantee)' if cfg.central_dp == 'none' else
            {'clipping': f"{cfg.central_dp}-side fixed clipping (Flower's DifferentialPrivacy{cfg.central_dp.capitalize()}SideFixedClipping)",
             'noise_multiplier': cfg.central_noise, 'clipping_norm': cfg.central_clip, 'clients_per_round': sampled_per_round(cfg),
@@ -434,12 +498,18 @@ def fed_privacy(cfg:FedConfig, report:list[dict], central=None)->dict:
             'noise_source': 'OS entropy (numpy default_rng), never the seed',
             'guarantee': "client-level: adding or removing one client's whole data set; the noise is added by the server, so it holds "
                          "for the released global model, not against the server" + (" (with SecAgg+ the server sees only the clipped sum)" if cfg.secure_agg else '')})
-    return {'mode': cfg.dp_mode, 'epsilon': max(eps) if eps else None, 'delta': cfg.delta if cfg.dp_mode != 'none' else None,
-            'accountant': cfg.accountant, 'per_client': per,
+    return {'mode': cfg.dp_mode, 'epsilon': release_epsilon(report), 'delta': cfg.delta if cfg.dp_mode != 'none' else None,
+            'accountant': cfg.accountant, 'max_grad_norm': cfg.max_grad_norm if cfg.dp_mode != 'none' else None,
+            # with a fixed sample rate every client has the same σ, q and planned T; else each its own (from n_k), not released
+            'noise_multiplier': b.noise_multiplier if b else None, 'sample_rate': cfg.sample_rate, 'steps': cfg.rounds * cfg.local_steps,
             'guarantee': ('record-level (add/remove one record of one client); the clients hold disjoint partitions, so a record '
                           'is protected by its own client\'s ε (parallel composition): the release\'s ε is the largest client\'s'),
-            'server_saw': saw, 'central_dp': cdp, 'secure_aggregation': cfg.secure_agg,
-            'releasable': list(FED_RELEASE), 'private': 'each client\'s state-dir (checkpoint: accountant, optimisers, sampler) stays with that client'}
+            'dataset_size': fed_dataset_size(cfg), 'server_saw': fed_server_saw(cfg), 'central_dp': cdp, 'secure_aggregation': cfg.secure_agg,
+            'releasable': list(FED_RELEASE),
+            'private': ("each client's state-dir (checkpoint: accountant, optimisers, sampler; its own privacy.json) stays with that client; "
+                        "the server's rounds.json and clients.json (who replied each round, failures, each client's ε and steps, n_k where it was "
+                        "sent, timings) and logs stay in the run folder, outside the release")}
+
 
 # %% ../nbs/08d_federated.ipynb #f8fbd27e
 def write_flower_app(folder:str|Path, cfg:FedConfig|None=None)->Path:
