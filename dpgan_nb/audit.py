@@ -4,10 +4,10 @@
 
 # %% ../nbs/09_audit.ipynb #2ba94b02
 from __future__ import annotations
-import math, os, shutil, time
+import copy, math, os, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from .train import *
 # %% auto #0
 __all__ = ['CANARIES', 'p_value', 'epsilon_lower_bound', 'draw_coins', 'guesses', 'count_correct', 'one_run_audit',
            'randomised_response', 'make_canaries', 'with_canaries', 'membership_scores', 'AuditConfig', 'DiracCanaries',
-           'audit_train_config', 'audit', 'audit_summary']
+           'InputCanaryScores', 'audit_trainer', 'audit_train_config', 'audit', 'audit_summary']
 
 # %% ../nbs/09_audit.ipynb #856ddd07
 def _check_counts(m, r, v):
@@ -191,7 +191,7 @@ class AuditConfig(Config):
     # the white-box audit (DP-SGD's adversary sees every noisy update of D)
     white_box:bool = False            # also insert m_grad Dirac gradient canaries, each scored against every step's released noisy gradient
     m_grad:int|None = None            # gradient canaries (white_box; None: m), each in with probability 1/2 by its own secret coin
-    k_white:int|None = None           # white-box guesses "in" and "out", each (None: m_grad // 20); fixed before the run
+    k_white:int|None = None           # white-box guesses "in" and "out" on the gradient canaries, each (None: m_grad // 20); fixed before the run
     # the training run (a TrainConfig preset and the fields that matter here)
     train_preset:str = 'tiny'         # TrainConfig preset the run starts from
     dataset:str = 'mnist-5k'          # where the ordinary private records and held-out canaries come from
@@ -254,7 +254,7 @@ class AuditConfig(Config):
 
     @property
     def white_guesses(self)->int:
-        "The white-box audit's k+ = k- (`k_white`, default m_grad // 20)."
+        "The white-box audit's k+ = k- on the gradient canaries (`k_white`, default m_grad // 20)."
         return self.grad_count // 20 if self.k_white is None else self.k_white
 
     @property
@@ -353,9 +353,84 @@ class DiracCanaries:
         self.trainer = tr
         return tr
 
-    def make_trainer(self, *args, **kw)->Trainer:
-        "A `Trainer` with these canaries attached: what `audit` passes to `train(trainer=...)`, so the run is the library's one trainer."
-        return self.attach(Trainer(*args, **kw))
+
+# %% ../nbs/09_audit.ipynb #6046ef7b
+_HOOKS = ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks', '_backward_pre_hooks')
+
+def _plain_copy(module:torch.nn.Module)->torch.nn.Module:
+    "A copy of `module` without its hooks (Opacus's hooks engine registers per-sample hooks on every layer), for `per_sample_grads`."
+    saved = [(m, {h: getattr(m, h) for h in _HOOKS if hasattr(m, h)}) for m in module.modules()]
+    try:
+        for m, hs in saved:
+            for h, v in hs.items(): setattr(m, h, type(v)())
+        return copy.deepcopy(module)
+    finally:
+        for m, hs in saved:
+            for h, v in hs.items(): setattr(m, h, v)
+
+class InputCanaryScores:
+    """White-box scores of the input-space canaries: score_j = Σ_t ⟨g̃_t, ĝ_j(θ_t)⟩ / C, where ĝ_j(θ_t) is canary j's own
+    clipped gradient (its real-image loss, clipped at C as Opacus clips) at the parameters θ_t the step's update was
+    computed at, which an adversary who sees every update knows; g̃_t as for `DiracCanaries`. The canaries themselves
+    enter the training set as records (`with_canaries`), through the trainer's Poisson sample: nothing is inserted here."""
+    def __init__(self, canaries:ImageDataset, # all m input canaries, in order
+                 chunk:int=256, # canaries per pass
+                ):
+        self.canaries, self.chunk = canaries, chunk
+        self.sums = torch.zeros(len(canaries), dtype=torch.float64)
+        self.steps_scored = 0
+
+    @property
+    def scores(self)->np.ndarray: return self.sums.numpy().copy()
+
+    def _score(self, grads):
+        "Add ⟨g̃, ĝ_j⟩ / C for every canary j; `grads` the released g̃ per parameter of the optimizer, in its order."
+        tr, opt = self.trainer, self.trainer.priv.optimizer
+        C, c = float(opt.max_grad_norm), tr.cfg
+        D = tr.D; names = {id(p): k for k, p in D.named_parameters()}
+        with torch.no_grad():  # the hook-free copy takes θ_t (Opacus's per-sample hooks do not run under torch.func)
+            for q, p in zip(self.plain.parameters(), D.parameters()): q.copy_(p)
+        g_by = {names[id(p)]: g.detach() for p, g in zip(opt.params, grads)}
+        loss_fn = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
+        dev = next(D.parameters()).device
+        from torch.func import functional_call, jvp
+        params = {k: p.detach() for k, p in self.plain.named_parameters() if p.requires_grad}
+        tangent = {k: g_by[k].to(params[k].dtype) for k in params}
+        for i in range(0, len(self.canaries), self.chunk):
+            x = self.canaries.images[i:i + self.chunk].to(dev)
+            y = self.canaries.labels[i:i + self.chunk].to(dev) if D.cond != 'none' else None
+            f = lambda pr: loss_fn(lambda inp, lab=None: functional_call(self.plain, pr, (inp,) if lab is None else (inp, lab)), x, y).flatten()
+            dot = jvp(f, (params,), (tangent,))[1].double()   # ⟨∇l_j, g̃⟩ for every j: one forward-mode pass
+            if self.bk: norm = bk_clipped_sum(self.plain, lambda m: loss_fn(m, x, y).flatten(), C)[1].double()  # ghost norms
+            else:
+                ps, _ = per_sample_grads(self.plain, loss_fn, x, y)
+                norm = torch.sqrt(sum(ps[k].flatten(1).double().pow(2).sum(1) for k in ps))
+            self.sums[i:i + len(x)] += (dot * (C / (norm + 1e-6)).clamp(max=1.) / C).cpu()
+        self.steps_scored += 1
+
+    def attach(self, tr:Trainer)->Trainer:
+        "Wrap `tr`'s DP optimizer's `add_noise` (and the empty-batch step) to score every released update; before the optimizer steps, so at θ_t."
+        priv = tr.priv
+        if priv.mode != 'gc' or priv.distributed: raise ValueError(f"white-box scores need dp_mode='gc' in one process, got {priv.mode!r}")
+        opt, self.trainer = priv.optimizer, tr
+        self.plain = _plain_copy(tr.D)
+        try: bk_layers(self.plain); self.bk = True   # per-sample norms by book-keeping where it follows every layer, else by torch.func
+        except ValueError: self.bk = False
+        add_noise, empty_step = opt.add_noise, priv._empty_step
+        def noisy(): add_noise(); self._score([p.grad for p in opt.params])
+        def empty():
+            out = empty_step(); self._score([p.grad * opt.expected_batch_size for p in opt.params]); return out
+        opt.add_noise, priv._empty_step = noisy, empty
+        return tr
+
+def audit_trainer(*scorers, # `DiracCanaries`, `InputCanaryScores`: each attached in turn
+                 )->Callable:
+    "A factory for `train(trainer=...)`: the library's one `Trainer`, with the white-box audit's scorers attached to its privacy seam."
+    def make(*args, **kw):
+        tr = Trainer(*args, **kw)
+        for s in scorers: s.attach(tr)
+        return tr
+    return make
 
 
 # %% ../nbs/09_audit.ipynb #a219933c
@@ -394,8 +469,9 @@ def audit(cfg:AuditConfig, # what to audit
     if cfg.white_box:
         grad_coins = draw_coins(cfg.grad_count, None if cfg.coin_seed is None else cfg.coin_seed + 1)  # independent of the input canaries' coins
         wb = DiracCanaries(cfg.grad_count, grad_coins, tcfg.sample_rate, cfg.canary_seed, **(tamper or {}))
+        wbi = InputCanaryScores(canaries)
     t0 = time.time()
-    tr = train(tcfg, resume=False, progress_bar=progress_bar, data=data, trainer=None if wb is None else wb.make_trainer)
+    tr = train(tcfg, resume=False, progress_bar=progress_bar, data=data, trainer=None if wb is None else audit_trainer(wb, wbi))
     seconds = time.time() - t0
     scores = membership_scores(tr.D, canaries, cfg.score, tcfg.loss)
     rep = tr.report()
@@ -408,12 +484,16 @@ def audit(cfg:AuditConfig, # what to audit
                coins=coins.tolist(), scores=scores.tolist())
     if wb is not None:
         w = one_run_audit(wb.scores, grad_coins, cfg.white_guesses, cfg.white_guesses, delta=cfg.delta, beta=cfg.beta)
+        wi = one_run_audit(wbi.scores, coins, *cfg.guess_counts, delta=cfg.delta, beta=cfg.beta)  # the input canaries' own k+, k-
         res['white_box'] = {**w, 'canary': 'dirac', 'engine': tr.engine, 'steps_scored': wb.steps_scored, 'empty_steps': wb.empty_steps,
                             'n_canaries_in': int((grad_coins == 1).sum()), 'tampered': dict(tamper or {}),
                             'below_claim': None if claimed is None else w['epsilon_lower_bound'] < claimed,
                             'p_value_at_claim': None if claimed is None else p_value(w['m'], w['guesses'], w['correct'], claimed, cfg.delta),
                             'scored': 'the clipped sum plus noise of each step (the released update times B), before the data-independent fake term'}
-        res.update(grad_coins=grad_coins.tolist(), grad_scores=wb.scores.tolist())
+        res['white_box_input'] = {**wi, 'canary': cfg.canary, 'steps_scored': wbi.steps_scored,
+                                  'below_claim': None if claimed is None else wi['epsilon_lower_bound'] < claimed,
+                                  'scored': "each step's released sum against the canary's own clipped gradient at that step's parameters"}
+        res.update(grad_coins=grad_coins.tolist(), grad_scores=wb.scores.tolist(), white_input_scores=wbi.scores.tolist())
     write_json(run_dir/'audit.json', res)
     return {**res, 'run_dir': str(run_dir)}
 
@@ -426,5 +506,7 @@ def audit_summary(res:dict)->str:
     w = res.get('white_box')
     wb = '' if not w else (f"; white box: ε ≥ {w['epsilon_lower_bound']:.3f} ({w['correct']} of {w['guesses']} correct, m = {w['m']} Dirac canaries "
                            f"scored over {w['steps_scored']} steps; at most {w['ceiling']:.3f})" + (f" TAMPERED {w['tampered']}" if w.get('tampered') else ''))
+    wi = res.get('white_box_input')
+    if wi: wb += f"; white box, input canaries: ε ≥ {wi['epsilon_lower_bound']:.3f} ({wi['correct']} of {wi['guesses']} correct)"
     return (f"ε ≥ {res['epsilon_lower_bound']:.3f} with confidence {1 - res['beta']:.0%} at δ = {res['delta']:g} "
             f"({res['correct']} of {res['guesses']} guesses correct, m = {res['m']} canaries; at most {res['ceiling']:.3f} with these guesses){wb}; {claim}")

@@ -560,7 +560,7 @@ def audit_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
 def cmd_audit(ns)->int:
     from dpgan_nb.audit import AuditConfig, audit, audit_summary
     res = audit(sigma_alone(config_from_args(AuditConfig, ns, ns.preset), ns))
-    if ns.json: print(json.dumps({k: v for k, v in res.items() if k not in ('coins', 'scores', 'grad_coins', 'grad_scores')}, default=str))
+    if ns.json: print(json.dumps({k: v for k, v in res.items() if k not in ('coins', 'scores', 'grad_coins', 'grad_scores', 'white_input_scores')}, default=str))
     else: print(f"run folder: {res['run_dir']}\naudit:      {audit_summary(res)}")
     return 0
 
