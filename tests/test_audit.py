@@ -110,7 +110,7 @@ def test_audit_json_is_written(audits):
 
 # --- the white-box audit: Dirac gradient canaries scored against every step's noisy update (nbs/09_audit, issue 29)
 # 10,000 Dirac canaries (k_white = 500 guesses each way) beside 256 noise canaries, 25 steps at q = 1280 / 5128 ≈ 0.25, target ε = 1.
-# Measured while writing it (six runs each): honest 0.27-0.47; noise at σ/3 1.20-1.39; canaries at 3C 1.27-1.46 (claims 0.997);
+# Measured while writing it (six runs each): honest 0.27-0.47; noise at σ/3 1.20-1.38; canaries at 3C 1.27-1.46 (claims 0.997);
 # the honest runs' input canaries, white box: 0-0.10. About 2 s of training each.
 WHITE = dict(white_box=True, m=256, m_grad=10_000, k_white=500, steps=25, batch_size=1280)
 
