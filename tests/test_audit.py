@@ -148,3 +148,32 @@ def test_white_box_json(white_audits):
     r = white_audits['honest']; saved = read_json(Path(r['run_dir']) / 'audit.json')
     assert len(saved['grad_coins']) == len(saved['grad_scores']) == 10_000 and saved['white_box']['canary'] == 'dirac'
     assert saved['grad_coins'] != white_audits['noise/3']['grad_coins']              # fresh coins from OS entropy
+
+
+@pytest.mark.parametrize('engine', ['hooks', 'ghost', 'functorch', 'bk'])
+def test_dirac_canaries_enter_every_engine_before_the_noise(engine):
+    "Whatever engine forms the clipped sum, the canaries go into it as C·e_i before the noise, and the score reads the released sum."
+    from types import SimpleNamespace
+    from dpgan_nb.audit import DiracCanaries
+    from dpgan_nb.privacy import make_private
+
+    def released(coins):
+        torch.manual_seed(0); D = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1))
+        ds = torch.utils.data.TensorDataset(torch.rand(6, 3) * 2 - 1, torch.zeros(6, dtype=torch.long))
+        priv = make_private(D, torch.optim.SGD(D.parameters(), lr=0.), ds, 6, noise_multiplier=1., max_grad_norm=0.3,
+                            grad_sample=engine, check_input=(torch.rand(2, 3),) if engine == 'bk' else None)
+        can = DiracCanaries(11, coins, 1., seed=3, noise_scale=0.)                     # 11 = all of D's coordinates
+        can.attach(SimpleNamespace(priv=priv))
+        x, y = priv.batch()
+        if engine == 'hooks': priv.step(lambda m: m(x).pow(2).mean())
+        elif engine == 'functorch': priv.step(lambda m, xb, yb: m(xb).pow(2).flatten())
+        else: priv.step(lambda m: m(x).pow(2).flatten())
+        return can, torch.cat([p.grad.flatten() for p in priv.params]).double() * 6, priv
+
+    coins = np.array([1, -1] * 5 + [1])
+    none, g0, _ = released(-np.ones(11, dtype=int))
+    some, g1, priv = released(coins)
+    want = torch.zeros(11, dtype=torch.float64); want[some.coords[coins == 1]] = 0.3
+    assert torch.allclose(g1 - g0, want, atol=1e-6), (g1 - g0, want)
+    assert np.allclose(some.scores, (g1[some.coords] / 0.3).numpy(), atol=1e-5)
+    assert priv.accountant.history == [(1.0, 1.0, 1)]
