@@ -453,7 +453,8 @@ def audit(cfg:AuditConfig, # what to audit
           tamper:dict|None=None, # TESTS ONLY, white box: `DiracCanaries`'s norm= or noise_scale=, a deliberately broken mechanism
          )->dict:
     """Draw the coins, train once on the private records plus the included canaries, score every canary, bound ε; writes `audit.json`.
-    White box: the gradient canaries too, scored against every step's released update (`DiracCanaries`), and their bound."""
+    White box: the gradient canaries too (`DiracCanaries`), and both kinds scored against every step's released update
+    (`InputCanaryScores` for the input canaries), with their bounds."""
     run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)
     if (run_dir/'train').exists(): shutil.rmtree(run_dir/'train')  # a previous audit of this config: other coins, never resumed
     _, private, test = split_data(cfg.dataset, seed=cfg.seed, max_samples=cfg.n_private or None)
