@@ -4,10 +4,10 @@
 
 # %% ../nbs/09_audit.ipynb #2ba94b02
 from __future__ import annotations
-import math, os, shutil, time
+import copy, math, os, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -21,8 +21,8 @@ from .train import *
 
 # %% auto #0
 __all__ = ['CANARIES', 'p_value', 'epsilon_lower_bound', 'draw_coins', 'guesses', 'count_correct', 'one_run_audit',
-           'randomised_response', 'make_canaries', 'with_canaries', 'membership_scores', 'AuditConfig',
-           'audit_train_config', 'audit', 'audit_summary']
+           'randomised_response', 'make_canaries', 'with_canaries', 'membership_scores', 'AuditConfig', 'DiracCanaries',
+           'InputCanaryScores', 'audit_trainer', 'audit_train_config', 'audit', 'audit_summary']
 
 # %% ../nbs/09_audit.ipynb #856ddd07
 def _check_counts(m, r, v):
@@ -188,6 +188,10 @@ class AuditConfig(Config):
     k_plus:int|None = None            # guess "in" for the k+ highest scores (None: m // 4); fixed before the run
     k_minus:int|None = None           # guess "out" for the k- lowest scores (None: m // 4)
     beta:float = 0.05                 # the bound holds with probability >= 1 - beta
+    # the white-box audit (DP-SGD's adversary sees every noisy update of D)
+    white_box:bool = False            # also insert m_grad Dirac gradient canaries, each scored against every step's released noisy gradient
+    m_grad:int|None = None            # gradient canaries (white_box; None: m), each in with probability 1/2 by its own secret coin
+    k_white:int|None = None           # white-box guesses "in" and "out" on the gradient canaries, each (None: m_grad // 20); fixed before the run
     # the training run (a TrainConfig preset and the fields that matter here)
     train_preset:str = 'tiny'         # TrainConfig preset the run starts from
     dataset:str = 'mnist-5k'          # where the ordinary private records and held-out canaries come from
@@ -214,6 +218,7 @@ class AuditConfig(Config):
         'nodp': dict(dp_mode='none', target_epsilon=None),
         'large-dp': dict(m=1000, steps=300, batch_size=64),
         'large-nodp': dict(m=1000, steps=300, batch_size=64, dp_mode='none', target_epsilon=None),
+        'white-box': dict(white_box=True, m=1000, steps=300, batch_size=64),   # 1000 noise canaries and 1000 Dirac canaries: E[N] = 1000
     }
 
     def __post_init__(self):
@@ -230,6 +235,12 @@ class AuditConfig(Config):
             raise ValueError(f"batch_size must be in [1, n_private + m/2 = {self.expected_size:g}], got {self.batch_size}")
         kp, km = self.guess_counts
         if kp < 0 or km < 0 or kp + km > self.m: raise ValueError(f"need k_plus, k_minus >= 0 with k_plus + k_minus <= m = {self.m}, got {kp}, {km}")
+        if self.white_box:
+            if self.dp_mode != 'gc': raise ValueError(f"white_box inserts gradient canaries into DP-SGD's clipped sum: it needs dp_mode='gc', got {self.dp_mode!r}")
+            if self.grad_count < 2: raise ValueError(f"m_grad must be >= 2, got {self.m_grad}")
+            if not 0 <= self.white_guesses <= self.grad_count / 2:
+                raise ValueError(f"k_white must be in [0, m_grad/2 = {self.grad_count / 2:g}], got {self.k_white}")
+        elif self.m_grad is not None or self.k_white is not None: raise ValueError("m_grad and k_white are white-box settings: give white_box=True too")
 
     @property
     def guess_counts(self)->tuple[int, int]:
@@ -237,9 +248,19 @@ class AuditConfig(Config):
         return (self.m // 4 if self.k_plus is None else self.k_plus, self.m // 4 if self.k_minus is None else self.k_minus)
 
     @property
+    def grad_count(self)->int:
+        "The number of gradient canaries (white box): `m_grad`, or m."
+        return self.m if self.m_grad is None else self.m_grad
+
+    @property
+    def white_guesses(self)->int:
+        "The white-box audit's k+ = k- on the gradient canaries (`k_white`, default m_grad // 20)."
+        return self.grad_count // 20 if self.k_white is None else self.k_white
+
+    @property
     def expected_size(self)->float:
-        "E[N] = n_private + m/2: the data set size σ and q are planned for, before the coins are drawn."
-        return self.n_private + self.m / 2
+        "E[N] = n_private + m/2 (+ m_grad/2 gradient canaries, white box): the data set size σ and q are planned for, before the coins are drawn."
+        return self.n_private + self.m / 2 + (self.grad_count / 2 if self.white_box else 0)
 
     def noise(self)->float|None:
         "σ for the run, fixed before the coins are drawn: `noise_multiplier`, or the σ reaching `target_epsilon` at q = B / E[N] in `steps`."
@@ -247,22 +268,193 @@ class AuditConfig(Config):
         if self.noise_multiplier is not None: return self.noise_multiplier
         return noise_for(self.target_epsilon, self.batch_size / self.expected_size, self.steps, self.delta, self.accountant)
 
+# %% ../nbs/09_audit.ipynb #463386f9
+class DiracCanaries:
+    """The gradient canaries of a white-box audit (Steinke, Nasr & Jagielski 2023, §6, "Dirac canaries"): canary j is the
+    vector C·e_{i_j}, of norm exactly C along its own coordinate i_j of D's flattened trainable parameters. `attach`
+    wraps the trainer's DP optimizer's noise step (audit only: nothing else in the library calls it): each step every
+    canary draws a Poisson coin with the run's rate q from a secret OS-entropy generator, the included ones that drew it
+    are added to the clipped sum before the noise, and right after the noise the released noisy sum is read at the m
+    coordinates. score_j = Σ_t ⟨g̃_t, c_j⟩ / ‖c_j‖ = Σ_t g̃_t[i_j] / C_t, g̃_t the step's clipped sum plus noise
+    (the update the optimizer steps with, times the public B); D's fake term, data-independent, is added later and not scored."""
+    def __init__(self, m:int, # gradient canaries
+                 coins:Sequence[int], # the secret S in {-1, +1}: canary j is inserted iff coins[j] = +1
+                 sample_rate:float, # q: an inserted canary joins a step's sum with probability q, as a record does
+                 seed:int=0, # picks the coordinates i_j (the auditor's public choice, made before the run)
+                 norm:float=1., # the canaries' norm in units of C: 1 is the honest mechanism; TESTS ONLY: > 1 breaks it (the accountant still counts C)
+                 noise_scale:float=1., # TESTS ONLY: < 1 draws the noise at noise_scale·σ while the accountant still records σ
+                ):
+        self.coins = np.asarray(coins)
+        if self.coins.shape != (m,) or not np.isin(self.coins, (-1, 1)).all(): raise ValueError(f"coins must be m = {m} values in {{-1, +1}}")
+        if not 0 < sample_rate <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+        self.m, self.q, self.seed, self.norm, self.noise_scale = m, float(sample_rate), seed, float(norm), float(noise_scale)
+        self.included = torch.as_tensor(self.coins == 1)
+        self.sums = torch.zeros(m, dtype=torch.float64)     # Σ_t g̃_t[i_j] / C_t
+        self.inserted = torch.zeros(m, dtype=torch.int64)   # steps each canary was in the sum (private, like the coins)
+        self.steps_scored, self.empty_steps = 0, 0
+        self.generator = secret_generator('cpu')            # the canaries' Poisson sample: OS entropy, never the seed
+
+    @property
+    def scores(self)->np.ndarray: return self.sums.numpy().copy()
+
+    def _slots(self, params):
+        "For each parameter, its canaries' flat positions in it and their canary numbers."
+        sizes = [p.numel() for p in params]; d = sum(sizes)
+        if self.m > d: raise ValueError(f"{self.m} Dirac canaries need {self.m} coordinates, but D has only {d} trainable parameters")
+        flat = torch.randperm(d, generator=torch.Generator().manual_seed(self.seed))[:self.m]
+        starts = np.cumsum([0] + sizes)
+        self.coords, self.slots = flat, {}
+        for k, p in enumerate(params):
+            ids = torch.nonzero((flat >= starts[k]) & (flat < starts[k + 1])).flatten()
+            self.slots[id(p)] = ((flat[ids] - int(starts[k])).to(p.device), ids)
+
+    def _draw(self)->torch.Tensor:
+        "This step's inserted canaries: coin +1 and a Poisson draw (every canary draws, so the draws do not depend on the coins)."
+        hit = (torch.rand(self.m, generator=self.generator) < self.q) & self.included
+        self.inserted += hit; return hit
+
+    def _insert(self, opt):
+        hit, C = self._draw(), float(opt.max_grad_norm)
+        for p in opt.params:
+            loc, ids = self.slots[id(p)]
+            g = p.summed_grad.flatten().clone()
+            g.index_add_(0, loc, (hit[ids].to(g.dtype) * (self.norm * C)).to(g.device))
+            p.summed_grad = g.view_as(p)
+
+    def _score(self, opt, grads):
+        C = float(opt.max_grad_norm)
+        for p, g in zip(opt.params, grads):
+            loc, ids = self.slots[id(p)]
+            self.sums[ids] += g.detach().flatten()[loc].double().cpu() / C
+        self.steps_scored += 1
+
+    def attach(self, tr:Trainer)->Trainer:
+        "Wrap `tr`'s DP optimizer's `add_noise` (and the empty-batch step) to insert the canaries and score every released update."
+        priv = tr.priv
+        if priv.mode != 'gc' or priv.distributed:
+            raise ValueError(f"a white-box audit inserts gradient canaries into DP-SGD's clipped sum: it needs dp_mode='gc' in one process, got {priv.mode!r}")
+        opt = priv.optimizer; self._slots(list(opt.params))
+        add_noise, empty_step = opt.add_noise, priv._empty_step
+        def noisy():  # the clipped sum (canaries added) plus the noise, into p.grad; then scored
+            self._insert(opt)
+            s = opt.noise_multiplier; opt.noise_multiplier = s * self.noise_scale  # (1: unchanged) the accountant's hook runs after, at s
+            try: add_noise()
+            finally: opt.noise_multiplier = s
+            self._score(opt, [p.grad for p in opt.params])
+        def empty():  # an empty Poisson batch: p.grad = noise / B; the canaries that drew their coin are added after it (a sum commutes)
+            out = empty_step(); hit, C, B = self._draw(), float(opt.max_grad_norm), opt.expected_batch_size
+            for p in opt.params:
+                loc, ids = self.slots[id(p)]
+                g = p.grad.flatten() * self.noise_scale
+                g.index_add_(0, loc, (hit[ids].to(g.dtype) * (self.norm * C / B)).to(g.device)); p.grad = g.view_as(p)
+            self._score(opt, [p.grad * B for p in opt.params]); self.empty_steps += 1
+            return out
+        opt.add_noise, priv._empty_step = noisy, empty
+        self.trainer = tr
+        return tr
+
+
+# %% ../nbs/09_audit.ipynb #6046ef7b
+_HOOKS = ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks', '_backward_pre_hooks')
+
+def _plain_copy(module:torch.nn.Module)->torch.nn.Module:
+    "A copy of `module` without its hooks (Opacus's hooks engine registers per-sample hooks on every layer), for `per_sample_grads`."
+    saved = [(m, {h: getattr(m, h) for h in _HOOKS if hasattr(m, h)}) for m in module.modules()]
+    try:
+        for m, hs in saved:
+            for h, v in hs.items(): setattr(m, h, type(v)())
+        return copy.deepcopy(module)
+    finally:
+        for m, hs in saved:
+            for h, v in hs.items(): setattr(m, h, v)
+
+class InputCanaryScores:
+    """White-box scores of the input-space canaries: score_j = Σ_t ⟨g̃_t, ĝ_j(θ_t)⟩ / C, where ĝ_j(θ_t) is canary j's own
+    clipped gradient (its real-image loss, clipped at C as Opacus clips) at the parameters θ_t the step's update was
+    computed at, which an adversary who sees every update knows; g̃_t as for `DiracCanaries`. The canaries themselves
+    enter the training set as records (`with_canaries`), through the trainer's Poisson sample: nothing is inserted here."""
+    def __init__(self, canaries:ImageDataset, # all m input canaries, in order
+                 chunk:int=256, # canaries per pass
+                ):
+        self.canaries, self.chunk = canaries, chunk
+        self.sums = torch.zeros(len(canaries), dtype=torch.float64)
+        self.steps_scored = 0
+
+    @property
+    def scores(self)->np.ndarray: return self.sums.numpy().copy()
+
+    def _score(self, grads):
+        "Add ⟨g̃, ĝ_j⟩ / C for every canary j; `grads` the released g̃ per parameter of the optimizer, in its order."
+        tr, opt = self.trainer, self.trainer.priv.optimizer
+        C, c = float(opt.max_grad_norm), tr.cfg
+        D = tr.D; names = {id(p): k for k, p in D.named_parameters()}
+        with torch.no_grad():  # the hook-free copy takes θ_t (Opacus's per-sample hooks do not run under torch.func)
+            for q, p in zip(self.plain.parameters(), D.parameters()): q.copy_(p)
+        g_by = {names[id(p)]: g.detach() for p, g in zip(opt.params, grads)}
+        loss_fn = lambda m, xb, yb: d_real_loss(m(xb, yb), yb, c.loss, c.label_smoothing)
+        dev = next(D.parameters()).device
+        from torch.func import functional_call, jvp
+        params = {k: p.detach() for k, p in self.plain.named_parameters() if p.requires_grad}
+        tangent = {k: g_by[k].to(params[k].dtype) for k in params}
+        for i in range(0, len(self.canaries), self.chunk):
+            x = self.canaries.images[i:i + self.chunk].to(dev)
+            y = self.canaries.labels[i:i + self.chunk].to(dev) if D.cond != 'none' else None
+            f = lambda pr: loss_fn(lambda inp, lab=None: functional_call(self.plain, pr, (inp,) if lab is None else (inp, lab)), x, y).flatten()
+            dot = jvp(f, (params,), (tangent,))[1].double()   # ⟨∇l_j, g̃⟩ for every j: one forward-mode pass
+            if self.bk: norm = bk_clipped_sum(self.plain, lambda m: loss_fn(m, x, y).flatten(), C)[1].double()  # ghost norms
+            else:
+                ps, _ = per_sample_grads(self.plain, loss_fn, x, y)
+                norm = torch.sqrt(sum(ps[k].flatten(1).double().pow(2).sum(1) for k in ps))
+            self.sums[i:i + len(x)] += (dot * (C / (norm + 1e-6)).clamp(max=1.) / C).cpu()
+        self.steps_scored += 1
+
+    def attach(self, tr:Trainer)->Trainer:
+        "Wrap `tr`'s DP optimizer's `add_noise` (and the empty-batch step) to score every released update; before the optimizer steps, so at θ_t."
+        priv = tr.priv
+        if priv.mode != 'gc' or priv.distributed: raise ValueError(f"white-box scores need dp_mode='gc' in one process, got {priv.mode!r}")
+        opt, self.trainer = priv.optimizer, tr
+        self.plain = _plain_copy(tr.D)
+        try: bk_layers(self.plain); self.bk = True   # per-sample norms by book-keeping where it follows every layer, else by torch.func
+        except ValueError: self.bk = False
+        add_noise, empty_step = opt.add_noise, priv._empty_step
+        def noisy(): add_noise(); self._score([p.grad for p in opt.params])
+        def empty():
+            out = empty_step(); self._score([p.grad * opt.expected_batch_size for p in opt.params]); return out
+        opt.add_noise, priv._empty_step = noisy, empty
+        return tr
+
+def audit_trainer(*scorers, # `DiracCanaries`, `InputCanaryScores`: each attached in turn
+                 )->Callable:
+    "A factory for `train(trainer=...)`: the library's one `Trainer`, with the white-box audit's scorers attached to its privacy seam."
+    def make(*args, **kw):
+        tr = Trainer(*args, **kw)
+        for s in scorers: s.attach(tr)
+        return tr
+    return make
+
+
 # %% ../nbs/09_audit.ipynb #a219933c
 def audit_train_config(cfg:AuditConfig, # the audit
                        n:int, # the size of the training set the coins gave (private records + included canaries)
                        run_dir:str|Path, # the audit's folder; the training run goes into its `train/` sub-folder
                       )->TrainConfig:
-    "The training run of an audit: σ and T fixed in advance; only q = B / n follows the coins (as `make_private` computes it)."
+    """The training run of an audit: σ and T fixed in advance; only q = B / n follows the coins (as `make_private` computes it).
+    White box: q = B / E[N] fixed in advance too (`sample_rate`), the rate the gradient canaries, outside the data set, are drawn at."""
+    q = cfg.batch_size / cfg.expected_size if cfg.white_box else None
     return TrainConfig.preset(cfg.train_preset, dataset=cfg.dataset, arch=cfg.arch, conditional=cfg.conditional, dp_mode=cfg.dp_mode,
                               target_epsilon=None, noise_multiplier=cfg.noise(), delta=cfg.delta, accountant=cfg.accountant,
-                              max_grad_norm=cfg.max_grad_norm, batch_size=cfg.batch_size, epochs=(cfg.steps + 0.5) * cfg.batch_size / n,
+                              max_grad_norm=cfg.max_grad_norm, batch_size=cfg.batch_size, sample_rate=q,
+                              epochs=(cfg.steps + 0.5) * (q if cfg.white_box else cfg.batch_size / n),
                               max_samples=None, lr_d=cfg.lr_d, lr_g=cfg.lr_g, seed=cfg.seed, runs_root=str(run_dir), name='train',
                               log_every=cfg.steps, sample_every=10 * cfg.steps, checkpoint_every=10 * cfg.steps)
 
 def audit(cfg:AuditConfig, # what to audit
           progress_bar:bool|None=False, # the training run's progress bar
+          tamper:dict|None=None, # TESTS ONLY, white box: `DiracCanaries`'s norm= or noise_scale=, a deliberately broken mechanism
          )->dict:
-    "Draw the coins, train once on the private records plus the included canaries, score every canary, bound ε; writes `audit.json`."
+    """Draw the coins, train once on the private records plus the included canaries, score every canary, bound ε; writes `audit.json`.
+    White box: the gradient canaries too (`DiracCanaries`), and both kinds scored against every step's released update
+    (`InputCanaryScores` for the input canaries), with their bounds."""
     run_dir = make_run_dir(cfg, cfg.runs_root, name=cfg.name)
     if (run_dir/'train').exists(): shutil.rmtree(run_dir/'train')  # a previous audit of this config: other coins, never resumed
     _, private, test = split_data(cfg.dataset, seed=cfg.seed, max_samples=cfg.n_private or None)
@@ -273,8 +465,14 @@ def audit(cfg:AuditConfig, # what to audit
     coins = draw_coins(cfg.m, cfg.coin_seed)
     data = with_canaries(private, canaries, coins)
     tcfg = audit_train_config(cfg, len(data), run_dir)
+    if tamper and not cfg.white_box: raise ValueError("tamper breaks the white-box audit's mechanism: it needs white_box=True")
+    wb = None
+    if cfg.white_box:
+        grad_coins = draw_coins(cfg.grad_count, None if cfg.coin_seed is None else cfg.coin_seed + 1)  # independent of the input canaries' coins
+        wb = DiracCanaries(cfg.grad_count, grad_coins, tcfg.sample_rate, cfg.canary_seed, **(tamper or {}))
+        wbi = InputCanaryScores(canaries)
     t0 = time.time()
-    tr = train(tcfg, resume=False, progress_bar=progress_bar, data=data)
+    tr = train(tcfg, resume=False, progress_bar=progress_bar, data=data, trainer=None if wb is None else audit_trainer(wb, wbi))
     seconds = time.time() - t0
     scores = membership_scores(tr.D, canaries, cfg.score, tcfg.loss)
     rep = tr.report()
@@ -285,6 +483,18 @@ def audit(cfg:AuditConfig, # what to audit
                p_value_at_claim=None if claimed is None else p_value(cfg.m, res['guesses'], res['correct'], claimed, cfg.delta),
                canary=cfg.canary, n_private=cfg.n_private, score=cfg.score, train_seconds=round(seconds, 2), train_run=str(tr.run_dir),
                coins=coins.tolist(), scores=scores.tolist())
+    if wb is not None:
+        w = one_run_audit(wb.scores, grad_coins, cfg.white_guesses, cfg.white_guesses, delta=cfg.delta, beta=cfg.beta)
+        wi = one_run_audit(wbi.scores, coins, *cfg.guess_counts, delta=cfg.delta, beta=cfg.beta)  # the input canaries' own k+, k-
+        res['white_box'] = {**w, 'canary': 'dirac', 'engine': tr.engine, 'steps_scored': wb.steps_scored, 'empty_steps': wb.empty_steps,
+                            'n_canaries_in': int((grad_coins == 1).sum()), 'tampered': dict(tamper or {}),
+                            'below_claim': None if claimed is None else w['epsilon_lower_bound'] < claimed,
+                            'p_value_at_claim': None if claimed is None else p_value(w['m'], w['guesses'], w['correct'], claimed, cfg.delta),
+                            'scored': 'the clipped sum plus noise of each step (the released update times B), before the data-independent fake term'}
+        res['white_box_input'] = {**wi, 'canary': cfg.canary, 'steps_scored': wbi.steps_scored,
+                                  'below_claim': None if claimed is None else wi['epsilon_lower_bound'] < claimed,
+                                  'scored': "each step's released sum against the canary's own clipped gradient at that step's parameters"}
+        res.update(grad_coins=grad_coins.tolist(), grad_scores=wb.scores.tolist(), white_input_scores=wbi.scores.tolist())
     write_json(run_dir/'audit.json', res)
     return {**res, 'run_dir': str(run_dir)}
 
@@ -294,5 +504,10 @@ def audit_summary(res:dict)->str:
     claim = ('no DP (dp_mode=none): nothing claimed' if res.get('claimed_epsilon') is None else
              f"claimed ε = {res['claimed_epsilon']:.3f}, δ = {p.get('delta'):g} [{p.get('accountant')} accountant; "
              f"σ = {p.get('noise_multiplier'):.4g}, q = {p.get('sample_rate'):.4g}, T = {p.get('steps')}]")
+    w = res.get('white_box')
+    wb = '' if not w else (f"; white box: ε ≥ {w['epsilon_lower_bound']:.3f} ({w['correct']} of {w['guesses']} correct, m = {w['m']} Dirac canaries "
+                           f"scored over {w['steps_scored']} steps; at most {w['ceiling']:.3f})" + (f" TAMPERED {w['tampered']}" if w.get('tampered') else ''))
+    wi = res.get('white_box_input')
+    if wi: wb += f"; white box, input canaries: ε ≥ {wi['epsilon_lower_bound']:.3f} ({wi['correct']} of {wi['guesses']} correct)"
     return (f"ε ≥ {res['epsilon_lower_bound']:.3f} with confidence {1 - res['beta']:.0%} at δ = {res['delta']:g} "
-            f"({res['correct']} of {res['guesses']} guesses correct, m = {res['m']} canaries; at most {res['ceiling']:.3f} with these guesses); {claim}")
+            f"({res['correct']} of {res['guesses']} guesses correct, m = {res['m']} canaries; at most {res['ceiling']:.3f} with these guesses){wb}; {claim}")

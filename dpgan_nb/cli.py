@@ -564,7 +564,8 @@ def audit_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
     from dpgan_nb.audit import AuditConfig
     p = p or argparse.ArgumentParser(prog='dpgan audit')
     p.description = ("One-run privacy audit (Steinke, Nasr & Jagielski 2023): canaries in with probability 1/2, one training run, "
-                     "a lower bound on epsilon to compare with the accountant's. Writes a run folder with audit.json (private: coins, scores).")
+                     "a lower bound on epsilon to compare with the accountant's; --white-box adds gradient canaries scored against every noisy update of D. "
+                     "Writes a run folder with audit.json (private: coins, scores).")
     p.add_argument('--preset', default='dp', choices=list(AuditConfig.presets), help='settings to start from (default: dp)')
     p.add_argument('--json', action='store_true', help='print the result as JSON (without the coins and scores)')
     add_config_args(p, AuditConfig, {'noise_multiplier': ['--sigma'], 'batch_size': ['-bs']})
@@ -573,7 +574,7 @@ def audit_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentParser:
 def cmd_audit(ns)->int:
     from dpgan_nb.audit import AuditConfig, audit, audit_summary
     res = audit(sigma_alone(config_from_args(AuditConfig, ns, ns.preset), ns))
-    if ns.json: print(json.dumps({k: v for k, v in res.items() if k not in ('coins', 'scores')}, default=str))
+    if ns.json: print(json.dumps({k: v for k, v in res.items() if k not in ('coins', 'scores', 'grad_coins', 'grad_scores', 'white_input_scores')}, default=str))
     else: print(f"run folder: {res['run_dir']}\naudit:      {audit_summary(res)}")
     return 0
 

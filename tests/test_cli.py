@@ -236,3 +236,16 @@ def test_slim_pipeline_stage_by_stage(tmp_path):
     assert set(e['files']) == {'generator.safetensors', 'generator_int8.safetensors', 'generator.onnx'}
     assert e['files']['generator_int8.safetensors'] < e['files']['generator.safetensors'] and e['onnx_max_abs_diff_vs_torch'] < 1e-2   # two float32 implementations (tests/test_onnx_fresh.py)
     dpgan('generate', f['run_dir'], '--mode', 'grid', '--out', tmp_path / 'g.png')   # the fine-tuned run samples like any other
+
+
+def test_audit_white_box_from_the_command_line(tmp_path):
+    "`dpgan audit --white-box`: gradient canaries scored at every step (empty Poisson batches too: ~1 data record a step here)."
+    r = dpgan('audit', '--white-box', '--m', 32, '--m-grad', 200, '--k-white', 10, '--steps', 10, '--batch-size', 8,
+              '--runs-root', tmp_path, '--name', 'wb', '--json')
+    a = last_json(r.stdout); w = a['white_box']
+    assert (w['m'], w['guesses'], w['steps_scored'], w['canary']) == (200, 20, 10, 'dirac'), w
+    assert 'grad_coins' not in a and 'grad_scores' not in a and 'coins' not in a          # private: in audit.json only
+    saved = json.loads((tmp_path / 'wb' / 'audit.json').read_text())
+    assert len(saved['grad_scores']) == 200 and saved['privacy']['steps'] == 10
+    r = dpgan('audit', '--m-grad', 100, '--runs-root', tmp_path, check=False)
+    assert r.returncode != 0 and 'white_box=True' in r.stderr, r.stderr
