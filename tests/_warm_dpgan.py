@@ -7,11 +7,11 @@ stdout/stderr to the files `out`/`err` and calls the console script's `main(argv
 calls, and writes {"id", "rc"} per finished job on stdout. The server itself never computes with torch before forking
 (so no thread pool is inherited). A handful of cases still run through the installed console script itself.
 
-    python tests/_warm_dpgan.py N
+    python tests/_warm_dpgan.py N        # batch: all jobs from stdin, N at a time (tests/test_bad_inputs.py)
+    python tests/_warm_dpgan.py stream   # one job at a time, each answered before the next is read (tests/test_cli.py)
 """
 import json, os, sys
 
-os.environ.setdefault('OMP_NUM_THREADS', '1')
 os.environ['DPGAN_NO_PROGRESS'] = '1'
 import warnings
 warnings.simplefilter('ignore')
@@ -45,5 +45,15 @@ def serve(n):
         print(json.dumps({'id': running.pop(pid), 'rc': os.waitstatus_to_exitcode(status)}), flush=True)
 
 
+def stream():
+    for line in sys.stdin:
+        if not line.strip(): continue
+        job = json.loads(line); pid = os.fork()
+        if pid == 0: child(job)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({'id': job['id'], 'rc': os.waitstatus_to_exitcode(status)}), flush=True)
+
+
 if __name__ == '__main__':
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+    arg = sys.argv[1] if len(sys.argv) > 1 else '2'
+    stream() if arg == 'stream' else serve(int(arg))

@@ -8,9 +8,27 @@ DPGAN = shutil.which('dpgan', path=str(Path(sys.executable).parent)) or shutil.w
 ENV = dict(os.environ, DPGAN_NO_PROGRESS='1', PYTHONWARNINGS='ignore')
 
 
-def dpgan(*args, cwd=None, check=True):
+_WARM = {}
+
+def _warm_run(args, cwd):
+    "The console script's `main(args)` in a fresh process forked from one that imported torch once (tests/_warm_dpgan.py)."
+    import tempfile, types
+    if 'p' not in _WARM:
+        _WARM['p'] = subprocess.Popen([sys.executable, str(Path(__file__).with_name('_warm_dpgan.py')), 'stream'], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True, env=ENV)
+        _WARM['dir'] = Path(tempfile.mkdtemp(prefix='dpgan-warm-')); _WARM['n'] = 0
+    _WARM['n'] += 1; n, d, p = _WARM['n'], _WARM['dir'], _WARM['p']
+    job = {'id': n, 'argv': list(args), 'cwd': str(cwd or os.getcwd()), 'out': str(d/f'{n}.out'), 'err': str(d/f'{n}.err')}
+    p.stdin.write(json.dumps(job) + '\n'); p.stdin.flush()
+    reply = json.loads(p.stdout.readline())
+    return types.SimpleNamespace(returncode=reply['rc'], stdout=(d/f'{n}.out').read_text(), stderr=(d/f'{n}.err').read_text())
+
+
+def dpgan(*args, cwd=None, check=True, real=False):
+    "`dpgan ARGS`: through the installed console script (real=True), else through the warm runner (the same `main`, no import per call)."
     assert DPGAN, "the dpgan console script is not installed (pip install -e .)"
-    r = subprocess.run([DPGAN, *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=600)
+    if real: r = subprocess.run([DPGAN, *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=600)
+    else: r = _warm_run([str(a) for a in args], cwd)
     if check: assert r.returncode == 0, f"dpgan {' '.join(map(str, args))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
     return r
 
@@ -27,8 +45,8 @@ def test_top_level_help_does_not_import_torch():
             "assert 'train' in out.getvalue() and 'audit' in out.getvalue()\nprint('ok')")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
-    assert dpgan('--version').stdout.startswith('dpgan_nb ')
-    none = dpgan(check=False)
+    assert dpgan('--version', real=True).stdout.startswith('dpgan_nb ')
+    none = dpgan(check=False, real=True)
     assert none.returncode == 2 and 'required: cmd' in none.stderr
 
 
@@ -62,9 +80,9 @@ def test_one_vocabulary_across_sub_commands():
 
 
 def test_help_lists_commands_and_flags():
-    out = dpgan('--help').stdout
+    out = dpgan('--help', real=True).stdout
     for cmd in ('train', 'budget', 'evaluate', 'generate', 'export', 'audit', 'demo'): assert cmd in out
-    out = dpgan('train', '--help').stdout
+    out = dpgan('train', '--help', real=True).stdout
     for flag in ('--dp-mode', '--target-epsilon', '--noise-multiplier', '--accountant', '--device', '--g-device', '--d-device',
                  '--g-activation', '--conditional', '--preset', '--mode'):
         assert flag in out, flag
