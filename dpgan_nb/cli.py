@@ -190,6 +190,9 @@ def cmd_train(ns)->int:
         print(f"privacy:    {rep}")
         tn = tr.tuning
         if tn['tuned_on_private']: print(f"tuning:     {tn['this_run']} ({', '.join(tn['fields_tuned_on_this_data'])}; see privacy.json)")
+        elif tn.get('fields_at_tuned_defaults'):  # the demo: its defaults were chosen on another data set, and the line says so
+            print(f"tuning:     the defaults it kept were chosen on {tn['tuned_on']['dataset']}, none of its private records among "
+                  f"those runs' (see privacy.json)")
         print(f"share:      only the bundle of `dpgan export {tr.run_dir} --out BUNDLE`; the rest of the run folder is private")
         print(f"samples:    {tr.run_dir/'samples.png'}")
         if tr.stop_reason: print(f"stopped:    {tr.stop_reason}")
@@ -674,7 +677,7 @@ def dpgan_parser()->argparse.ArgumentParser:
         if name in parsers: parsers[name](s)
     d = sub.choices['demo']
     d.description = ("Train the README's demo: a conditional DP-DCGAN at ε = 10, δ = 1e-5 (RDP accountant) on the embedded mnist-5k, about "
-                     "4-8 minutes on two CPU cores; the same as `dpgan train --preset demo`. Run again, it resumes (or says it is finished).")
+                     "1-2 minutes of training on two CPU cores; the same as `dpgan train --preset demo`. Run again, it resumes (or says it is finished).")
     d.add_argument('--runs-root', default='runs', help='where its run folder goes (default: runs)')
     d.add_argument('--epochs', type=finite_float, default=argparse.SUPPRESS, help="epochs of the private set (default: the demo preset's)")
     return p

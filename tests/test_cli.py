@@ -136,6 +136,10 @@ def test_train_writes_run_folder_matching_budget_and_resumes(tmp_path):
     again = dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--name', 'split').stdout
     assert 'had already taken its 8 steps' in again and 'nothing was trained' in again, again
     assert json.loads((d.parent / 'split' / 'privacy.json').read_text())['steps'] == 8
+    # the closing lines say where the defaults it kept were chosen: on another data set, so no tuning leak (issue 29, finding 6)
+    text = dpgan('train', '--preset', 'tiny', '--runs-root', tmp_path, '--name', 'text').stdout
+    assert 'tuning:     the defaults it kept were chosen on fashion-mnist, none of its private records' in text, text
+    assert 'privacy leak' not in text, text
 
 
 def test_train_dry_run_plans_and_writes_nothing(tmp_path):
