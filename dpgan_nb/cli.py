@@ -677,7 +677,7 @@ def dpgan_parser()->argparse.ArgumentParser:
         if name in parsers: parsers[name](s)
     d = sub.choices['demo']
     d.description = ("Train the README's demo: a conditional DP-DCGAN at ε = 10, δ = 1e-5 (RDP accountant) on the embedded mnist-5k, about "
-                     "1-2 minutes of training on two CPU cores; the same as `dpgan train --preset demo`. Run again, it resumes (or says it is finished).")
+                     "a minute on two CPU cores; the same as `dpgan train --preset demo`. Run again, it resumes (or says it is finished).")
     d.add_argument('--runs-root', default='runs', help='where its run folder goes (default: runs)')
     d.add_argument('--epochs', type=finite_float, default=argparse.SUPPRESS, help="epochs of the private set (default: the demo preset's)")
     return p
