@@ -414,6 +414,8 @@ def federated_parser(p:argparse.ArgumentParser|None=None)->argparse.ArgumentPars
     p.add_argument('--no-dp', action='store_true', help='no DP-SGD on the clients (a baseline: no guarantee)')
     p.add_argument('--target-epsilon', type=finite_float, default=None, help='per client, over all its rounds (default 10)')
     p.add_argument('--min-clients', type=at_least(1), default=None); p.add_argument('--round-timeout', type=finite_float, default=None)
+    p.add_argument('--reply-after', type=finite_float, default=None,
+                   help="seconds after a round reaches a client at which it replies, whatever its Poisson batches took (closes the timing channel towards the server; default: as soon as done)")
     p.add_argument('--max-samples', type=at_least(1), default=None); p.add_argument('--dataset', default=None)
     p.add_argument('--central-dp', choices=('none', 'server', 'client'), default=None,
                    help="client-level DP: Flower's fixed-clipping wrapper, updates clipped by the server or by each client, noise on the mean")
@@ -434,7 +436,7 @@ def cmd_federated(ns)->int:
     kw = {k: v for k, v in dict(n_clients=ns.clients, rounds=ns.rounds, local_steps=ns.local_steps, batch_size=ns.batch_size,
                                 sample_rate=ns.sample_rate, partition=ns.partition,
                                 alpha=ns.alpha, strategy=ns.strategy, proximal_mu=ns.proximal_mu, target_epsilon=ns.target_epsilon,
-                                min_clients=ns.min_clients, round_timeout=ns.round_timeout, max_samples=ns.max_samples, dataset=ns.dataset,
+                                min_clients=ns.min_clients, round_timeout=ns.round_timeout, reply_after=ns.reply_after, max_samples=ns.max_samples, dataset=ns.dataset,
                                 central_dp=ns.central_dp, central_noise=ns.central_noise, central_clip=ns.central_clip).items()
           if v is not None}
     if ns.no_dp: kw.update(dp_mode='none', target_epsilon=None)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08d_federated.ipynb #6685d6f7
 from __future__ import annotations
-import json, math, os, re, signal, socket, subprocess, sys, tempfile, time
+import json, math, os, re, signal, socket, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Sequence
@@ -68,6 +68,8 @@ class FedConfig(Config):
     min_clients:int = 2               # a round needs this many replies (and this many connected clients to start)
     fraction:float = 1.0              # share of the connected clients sampled each round
     round_timeout:float = 120.0       # seconds a round waits for replies before aggregating those it has
+    reply_after:float|None = None     # seconds after a round's message reaches a client at which it replies (pads its compute, so when it
+                                      # replies does not follow its Poisson batches); None: as soon as it is done
     # client-level (central) DP and secure aggregation, both off by default
     central_dp:str = 'none'           # 'none', 'server' (the server clips each update) or 'client' (each client clips its own, Flower's mod)
     central_noise:float = 1.0         # σ of the central Gaussian noise, in units of clip / clients sampled per round
@@ -94,6 +96,9 @@ class FedConfig(Config):
         if not 0 < self.fraction <= 1: raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
         if self.sample_rate is not None and not 0 < self.sample_rate <= 1: raise ValueError(f"sample_rate must be in (0, 1] or None, got {self.sample_rate}")
         if self.proximal_mu < 0: raise ValueError(f"proximal_mu must be >= 0, got {self.proximal_mu}")
+        if self.reply_after is not None and not 0 < self.reply_after < self.round_timeout:
+            raise ValueError(f"reply_after must be in (0, round_timeout = {self.round_timeout:g}) seconds, got {self.reply_after}: a reply "
+                             "padded past the round's timeout never counts")
         if self.central_dp not in ('none', 'server', 'client'): raise ValueError(f"central_dp must be 'none', 'server' or 'client', got {self.central_dp!r}")
         if self.central_dp != 'none':
             if not (self.central_noise > 0 and math.isfinite(self.central_noise)): raise ValueError(f"central_noise must be a finite number > 0, got {self.central_noise}")
@@ -237,10 +242,15 @@ def _fed_cfg(config)->FedConfig: return FedConfig.from_dict(json.loads(config['f
 
 def _local_round(cfg:FedConfig, context:Context, state, mu:float=0.):
     "This SuperNode's `client_update` (node config `partition-id`, `state-dir`; `train-delay` / `reply-delay` only for fault tests)."
-    nc = context.node_config; cid = int(nc['partition-id'])
+    t0 = time.monotonic(); nc = context.node_config; cid = int(nc['partition-id'])
     state_dir = nc.get('state-dir') or user_cache('federated', cfg.name or run_name(cfg), f'client_{cid}')
     if float(nc.get('train-delay', 0)): time.sleep(float(nc['train-delay']))   # a slow client
     new, m = client_update(cfg, cid, state, state_dir, mu)
+    if cfg.reply_after is not None:   # the timing channel closed: the reply leaves at reply_after whatever the Poisson batches were
+        left = t0 + cfg.reply_after - time.monotonic()
+        if left > 0: time.sleep(left)
+        else: warnings.warn(f"client {cid}: its round took {cfg.reply_after - left:.1f} s, past reply_after = {cfg.reply_after:g} s, so "
+                            "when it replies follows its compute this round (a timing channel towards the server); raise reply_after")
     if float(nc.get('reply-delay', 0)): time.sleep(float(nc['reply-delay']))   # trained and checkpointed, reply not yet sent
     return new, m
 
@@ -481,8 +491,11 @@ def fed_server_saw(cfg:FedConfig)->str:
     arrays = ("only the sum of the sampled clients' (G, D) each round (SecAgg+)" if cfg.secure_agg else
               "every sampled client's (G, D) weights each round: DP-SGD outputs (its discriminator) and their post-processing (its generator)")
     return (f"{arrays}; in clear, each reply's metrics {', '.join(sent_metrics(cfg))} (no timing, no loss on real records"
-            + ('' if size_weighted(cfg) else ', no n_k') + "), and when each reply arrives, which follows the client's compute and so its "
-            "Poisson batch sizes: a timing channel towards the server that no released file carries")
+            + ('' if size_weighted(cfg) else ', no n_k') + "), and when each reply arrives" +
+            (f": {cfg.reply_after:g} s after the round reaches the client (reply_after), whatever its Poisson batch sizes, unless its compute "
+             "takes longer (it then warns)" if cfg.reply_after is not None else
+             ", which follows the client's compute and so its Poisson batch sizes: a timing channel towards the server that no released file "
+             "carries (reply_after pads it)"))
 
 def fed_privacy(cfg:FedConfig, report:list[dict], central=None)->dict:
     """The global generator's privacy report, what the release holds: the release's record-level ε (the largest client's, from the clients'

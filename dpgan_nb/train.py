@@ -755,11 +755,12 @@ def train(cfg:TrainConfig, # what to train
         return tr
     if rank == 0:
         make_run_dir(cfg, cfg.runs_root, name=cfg.name)
-        write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=trained_on)
     if world > 1:
         import torch.distributed as dist
         dist.barrier()  # rank 0 has made the folder
     tr.resumed_at = tr.step if resume and resume_from(tr, run_dir/'checkpoints') is not None else None   # the step it went on from
+    if rank == 0:  # only once a resume is accepted: a refused one leaves the run's record of its data as it was
+        write_data_records(run_dir, cfg.dataset, cfg.data_root, private=private, test=test, public=public, trained_on=trained_on)
     return tr.fit()
 
 class _StopAt(Callback):

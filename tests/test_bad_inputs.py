@@ -166,6 +166,7 @@ CASES = [
     ('federated-secagg-server-clipping', ['federated', 'run', '--secure-agg', '--central-dp', 'server'], 'the server cannot clip updates it never sees', None),
     ('federated-negative-central-noise', ['federated', 'run', '--central-dp', 'client', '--central-noise', -1], 'central_noise must be a finite number > 0', None),
     ('federated-secagg-fedadam', ['federated', 'run', '--secure-agg', '--strategy', 'fedadam'], "legacy FedAvg path only, not 'fedadam'", None),
+    ('federated-reply-after-past-timeout', ['federated', 'run', '--round-timeout', 30, '--reply-after', 45], 'reply_after must be in (0, round_timeout = 30)', None),
     ('slim-stage-unknown', ['slim', 'prune', 'x'], "'prune'", None),
     ('generate-figure-not-png', ['generate', '{run}', '--mode', 'grid', '--out', 'g.jpg'], "out must be a .png file, got 'g.jpg'", plain_run),
     ('export-missing-run', ['export', 'nowhere', '--out', 'bundle'], 'nowhere', None),

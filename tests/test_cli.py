@@ -37,14 +37,18 @@ def last_json(out):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_top_level_help_does_not_import_torch():
-    code = ("import sys, contextlib, io\nfrom dpgan_nb.console import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-            "    try: main(['--help'])\n    except SystemExit as e: assert e.code == 0, e.code\n"
-            "assert 'torch' not in sys.modules and 'opacus' not in sys.modules, 'dpgan --help imported torch'\n"
-            "assert 'train' in out.getvalue() and 'audit' in out.getvalue()\nprint('ok')")
+def run_without_torch(body: str):
+    "Run `body` (after `import sys, contextlib, io` and the console module's `main`, `COMMANDS`) in a fresh interpreter; assert it printed ok and never imported torch or Opacus."
+    code = ("import sys, contextlib, io\nfrom dpgan_nb.console import main, COMMANDS\n" + body +
+            "\nassert 'torch' not in sys.modules and 'opacus' not in sys.modules, 'a --help imported torch'\nprint('ok')")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stdout + r.stderr
+
+
+def test_top_level_help_does_not_import_torch():
+    run_without_torch("with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+                      "    try: main(['--help'])\n    except SystemExit as e: assert e.code == 0, e.code\n"
+                      "assert 'train' in out.getvalue() and 'audit' in out.getvalue()")
     assert dpgan('--version', real=True).stdout.startswith('dpgan_nb ')
     none = dpgan(check=False, real=True)
     assert none.returncode == 2 and 'required: cmd' in none.stderr
@@ -52,13 +56,9 @@ def test_top_level_help_does_not_import_torch():
 
 def test_every_help_without_torch():
     "`dpgan CMD --help` for every sub-command is printed from dpgan_nb/cli_help.json by the console module: no torch, no Opacus."
-    code = ("import sys, contextlib, io\nfrom dpgan_nb.console import main, COMMANDS\n"
-            "for c in COMMANDS:\n"
-            "    with contextlib.redirect_stdout(io.StringIO()) as out: rc = main([c, '--help'])\n"
-            "    assert rc == 0 and out.getvalue().startswith(f'usage: dpgan {c} '), (c, out.getvalue()[:200])\n"
-            "assert 'torch' not in sys.modules and 'opacus' not in sys.modules, 'a --help imported torch'\nprint('ok')")
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stdout + r.stderr
+    run_without_torch("for c in COMMANDS:\n"
+                      "    with contextlib.redirect_stdout(io.StringIO()) as out: rc = main([c, '--help'])\n"
+                      "    assert rc == 0 and out.getvalue().startswith(f'usage: dpgan {c} '), (c, out.getvalue()[:200])")
 
 
 def test_one_vocabulary_across_sub_commands():
