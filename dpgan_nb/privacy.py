@@ -659,13 +659,13 @@ class RecordStreams:
         return np.frombuffer(raw, dtype='<u8').reshape(len(ids), blocks * 8)[:, :n]
 
     def uniform(self, t:int, stream:str, ids, shape:tuple=())->torch.Tensor:
-        "(len(ids), *shape) float32 numbers in (0, 1), row i record ids[i]'s."
+        "Shape `(len(ids), *shape)`: float32 numbers in (0, 1), row i record ids[i]'s."
         n = math.prod(shape)
         u = ((self._u64(t, stream, ids, n) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
         return torch.from_numpy(u.reshape(len(u), *shape)).float()
 
     def normal(self, t:int, stream:str, ids, shape:tuple=())->torch.Tensor:
-        "(len(ids), *shape) float32 standard normal numbers (Box-Muller on the record's own uniforms)."
+        "Shape `(len(ids), *shape)`: float32 standard normal numbers (Box-Muller on the record's own uniforms)."
         n = math.prod(shape); m = -(-n // 2)
         u = ((self._u64(t, stream, ids, 2 * m) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
         r, a = np.sqrt(-2 * np.log(u[:, :m])), 2 * np.pi * u[:, m:]
@@ -673,7 +673,7 @@ class RecordStreams:
         return torch.from_numpy(np.ascontiguousarray(z).reshape(len(z), *shape)).float()
 
     def integers(self, t:int, stream:str, ids, low:int, high:int, shape:tuple=())->torch.Tensor:
-        "(len(ids), *shape) int64 numbers uniform in [low, high)."
+        "Shape `(len(ids), *shape)`: int64 numbers uniform in [low, high)."
         n = math.prod(shape)
         u = (self._u64(t, stream, ids, n) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
         return torch.from_numpy(np.floor(u * (high - low)).astype(np.int64).reshape(len(u), *shape) + low)
