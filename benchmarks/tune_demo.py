@@ -30,16 +30,19 @@ STAGE2 = [f'{BASE} {s}' for s in ('latent_dim=32', 'ngf=64 ndf=64', 'ngf=16 ndf=
 # run first, around stage 1's best at the time (three of them were stopped unfinished: ngf=64 ndf=64, lr 5e-4, beta1=0.5)
 STAGE2_EARLY = [f'batch_size=128 n_critic=10 {s}' for s in ('arch=mlp', 'conditional=False', 'cond=acgan', 'latent_dim=32', 'ms_weight=0', 'g_ema=0', 'n_gen=2')]
 
+def score(dataset: str, preset: str, eps: float, change: str, runs_root: str, csv: str, *extra: str):
+    "One DP run of `preset` with `change` (space-separated KEY=VALUE) at ε, scored by benchmarks/utility.py (classifier features, 10k samples)."
+    sets = [x for kv in change.split() for x in ('--set', kv)]
+    subprocess.run([sys.executable, str(Path(__file__).parent/'utility.py'), '--dataset', dataset, '--preset', preset, '--eps', str(eps),
+                    *extra, *sets, '--backends', 'classifier', '--n-syn', '10000', '--n-fid', '1000', '--no-ceiling',
+                    '--runs-root', runs_root, '--csv', csv], check=True)
+
 def main(argv=None):
     ap = argparse.ArgumentParser(); ap.add_argument('--stage', default='all', choices=('1', '2', '2-early', 'all'))
     ap.add_argument('--runs-root', default='runs/tune_demo'); ap.add_argument('--csv', default='results/tune_demo.csv')
     a = ap.parse_args(argv)
     recipes = ((STAGE1 if a.stage in ('1', 'all') else []) + (STAGE2_EARLY if a.stage in ('2-early', 'all') else [])
                + (STAGE2 if a.stage in ('2', 'all') else []))
-    for r in recipes:
-        sets = [x for kv in r.split() for x in ('--set', kv)]
-        subprocess.run([sys.executable, str(Path(__file__).parent/'utility.py'), '--dataset', 'fashion-mnist', '--preset', 'demo', '--eps', '10',
-                        '--set', 'max_samples=4000', *sets, '--backends', 'classifier', '--n-syn', '10000', '--n-fid', '1000', '--no-ceiling',
-                        '--runs-root', a.runs_root, '--csv', a.csv], check=True)
+    for r in recipes: score('fashion-mnist', 'demo', 10, r, a.runs_root, a.csv, '--set', 'max_samples=4000')
 
 if __name__ == '__main__': main()

@@ -9,10 +9,10 @@ classifier's features. No Fashion-MNIST record is used, so the choice costs a Fa
 that keeps these values is told so (`PRESET_TUNINGS`). The rule, fixed before these runs: the highest accuracy;
 within 1 point of it, the lower FID; then the shorter training.
 
-    python benchmarks/tune_fashion_presets.py [--runs-root runs/tune_fashion] [--csv results/tune_fashion.csv]
+    python benchmarks/tune_fashion_presets.py [--runs-root runs/tune_fashion] [--csv results/tune_fashion.csv] [--only 0,2]
 """
-import argparse, subprocess, sys
-from pathlib import Path
+import argparse
+from tune_demo import score   # one scored DP run through benchmarks/utility.py
 
 TRIALS = [  # (preset, ε, one change from it)
     ('fashion', 10, ''), ('fashion', 10, 'aug_mult=0'), ('fashion', 10, 'g_upsample=transpose'), ('fashion', 10, 'loss=bce aug_mult=0'),
@@ -23,12 +23,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(); ap.add_argument('--runs-root', default='runs/tune_fashion'); ap.add_argument('--csv', default='results/tune_fashion.csv')
     ap.add_argument('--only', default=None, help='comma-separated indices of TRIALS')
     a = ap.parse_args(argv)
-    idx = [int(i) for i in a.only.split(',')] if a.only else range(len(TRIALS))
-    for i in idx:
+    for i in ([int(i) for i in a.only.split(',')] if a.only else range(len(TRIALS))):
         preset, eps, change = TRIALS[i]
-        sets = [x for kv in change.split() for x in ('--set', kv)]
-        subprocess.run([sys.executable, str(Path(__file__).parent/'utility.py'), '--dataset', 'mnist-5k', '--preset', preset, '--eps', str(eps),
-                        *sets, '--backends', 'classifier', '--n-syn', '10000', '--n-fid', '1000', '--no-ceiling',
-                        '--runs-root', a.runs_root, '--csv', a.csv], check=True)
+        score('mnist-5k', preset, eps, change, a.runs_root, a.csv)
 
 if __name__ == '__main__': main()
