@@ -24,12 +24,12 @@ from .models import GANModule
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUARANTEES', 'NEIGHBOURING', 'THREAT_MODEL',
            'SIZE_PUBLIC', 'SIZE_FIXED', 'NOT_AGAINST_CONFIG', 'RNG_MODES', 'MT_WORDS', 'SECRET_BYTES',
-           'PHILOX_SECRET_BITS', 'GRAD_SAMPLES', 'COUNT_SENSITIVITY', 'BK_LAYERS', 'BK_FORM_BYTES', 'sample_rate',
-           'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport', 'fmt_num',
-           'privacy_line', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed', 'fill_secret_',
-           'secret_generator', 'PoissonSampler', 'PrivateDiscriminator', 'per_sample_grads', 'immediate_sensitivity',
-           'CentredAdaClipDPOptimizer', 'make_private', 'RecordStreams', 'bk_layers', 'bk_clipped_sum', 'bk_example',
-           'bk_check']
+           'PHILOX_SECRET_BITS', 'PRECISIONS', 'GRAD_SAMPLES', 'COUNT_SENSITIVITY', 'BK_LAYERS', 'BK_FORM_BYTES',
+           'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport',
+           'fmt_num', 'privacy_line', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed',
+           'fill_secret_', 'secret_generator', 'PoissonSampler', 'PrivateDiscriminator', 'per_sample_grads',
+           'immediate_sensitivity', 'CentredAdaClipDPOptimizer', 'make_private', 'RecordStreams', 'bk_layers',
+           'bk_clipped_sum', 'bk_example', 'bk_check']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -281,7 +281,8 @@ class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
                  noise_multiplier=0., max_grad_norm=None, weight_clip=None, is_per_parameter=False, noise_generator=None,
-                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None, ghost=False, functorch=False, bk=False):
+                 distributed=False, rng_mode='os', size_public=True, expected_batch_size=None, ghost=False, functorch=False, bk=False,
+                 autocast=None):
         self.module, self.optimizer, self.sampler, self.mode = module, optimizer, sampler, mode
         self.accountant, self.accountant_name = accountant, accountant_name
         self.noise_multiplier, self.max_grad_norm, self.sample_rate = noise_multiplier, max_grad_norm, sampler.sample_rate
@@ -290,6 +291,7 @@ class PrivateDiscriminator:
         self.ghost = ghost  # Opacus's ghost clipping: `real_loss_fn` returns per-sample losses
         self.functorch = functorch  # exact per-sample gradients by torch.func: `real_loss_fn(m, x, y, *per_sample)` per-sample losses
         self.bk, self._bk_workspace = bk, {}  # book-keeping (`bk_clipped_sum`): `real_loss_fn` returns per-sample losses
+        self.autocast = autocast  # mixed precision (torch.bfloat16, or None): forwards and backwards under autocast; norms, clipping, sums, noise, optimiser in fp32
         self.expected_batch_size = expected_batch_size or sampler.sample_rate * sampler.n  # B: what the summed gradient is divided by
         self.last_sensitivity, self._held_batch, self._batch_len = None, None, None
         self.n_steps = 0  # updates taken (what the accountant counts, when there is one)
@@ -324,6 +326,11 @@ class PrivateDiscriminator:
     @property
     def params(self)->list: return [p for p in self.module.parameters() if p.requires_grad]
 
+    def amp(self):
+        "The autocast context of this discriminator's forwards and backwards: bfloat16 under mixed precision, else a no-op."
+        dev = next(self.module.parameters()).device
+        return torch.autocast(dev.type, dtype=self.autocast or torch.bfloat16, enabled=self.autocast is not None)
+
     @contextmanager
     def hooks_off(self):
         "Forward/backward through the discriminator without per-sample gradients (fake data, generator steps)."
@@ -336,7 +343,7 @@ class PrivateDiscriminator:
     def _fake_grads(self, fake_loss_fn):
         if fake_loss_fn is None: return None
         with self.hooks_off():
-            loss = fake_loss_fn(self.module)
+            with self.amp(): loss = fake_loss_fn(self.module)
             grads = torch.autograd.grad(loss, self.params, allow_unused=True)
         return loss.detach(), [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads)]
 
@@ -357,7 +364,7 @@ class PrivateDiscriminator:
         elif self.functorch: loss_r = self._functorch_grads(real_loss_fn, per_sample); stepped = self.optimizer.pre_step()
         elif self.bk: loss_r = self._bk_grads(real_loss_fn); stepped = self.optimizer.pre_step()
         else:
-            loss_r = real_loss_fn(self.module)
+            with self.amp(): loss_r = real_loss_fn(self.module)
             if self.ghost: loss_r = self._ghost_backward(loss_r)
             else: loss_r.backward()
             stepped = self.optimizer.pre_step() if self.mode in ('gc', 'wc') else True
@@ -391,7 +398,7 @@ class PrivateDiscriminator:
 
     def _bk_grads(self, real_loss_fn):
         "Book-keeping: the clipped sum Σᵢ cᵢ ∇lᵢ (`bk_clipped_sum`) into p.grad, where Opacus's ghost-clipping optimizer adds the noise; the mean loss."
-        sums, _, losses = bk_clipped_sum(self.module, real_loss_fn, self.max_grad_norm, self._bk_workspace)
+        sums, _, losses = bk_clipped_sum(self.module, real_loss_fn, self.max_grad_norm, self._bk_workspace, self.autocast)
         for p, s in zip(self.params, sums): p.grad = s
         return losses.mean()
 
@@ -489,6 +496,7 @@ def _is_step(self, real_loss_fn):
 PrivateDiscriminator._is_step = _is_step
 
 # %% ../nbs/03_privacy.ipynb #e438b609
+PRECISIONS = ('fp32', 'bf16', 'auto')  # `TrainConfig.precision`: 'auto' is resolved by the Trainer (`choose_precision`)
 GRAD_SAMPLES = ('hooks', 'ghost', 'functorch', 'bk')  # how the per-sample gradients (or their norms) of gc are obtained
 COUNT_SENSITIVITY = 0.5  # adaptive clipping: one record moves the centred count Σᵢ (bᵢ − ½) of unclipped records by ½
 
@@ -556,6 +564,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                  rate:float|None=None, # q fixed in advance, independent of the private set's size (default B / N: N treated as public)
                  check_input:tuple|None=None, # bk: a data-independent input for `bk_check`'s check backward (default: `bk_example(module)`)
                  grad_sample:str='hooks', # gc: 'hooks' (Opacus materialises per-sample gradients), 'ghost' (ghost clipping: norms without them), 'functorch' (torch.func: exact per-sample gradients of any loss, a gradient penalty included) or 'bk' (book-keeping: norms and the clipped sum from one backward pass)
+                 precision:str='fp32', # 'fp32', or 'bf16': forwards and backwards under bfloat16 autocast (mode 'none', or gc with grad_sample='bk'); norms, clip factors, sums, noise and the optimiser stay fp32
                 )->PrivateDiscriminator:
     "Wrap what sees private data for DP training; the one place noise, clipping and accounting are set up."
     from opacus.optimizers import get_optimizer_class
@@ -572,6 +581,11 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
                          f"got dp_mode={mode!r}, clip_mode={clip_mode!r}{', torchrun' if distributed else ''}")
     if functorch and (mode != 'gc' or distributed):
         raise ValueError(f"grad_sample='functorch' runs with dp_mode='gc' and one process; got dp_mode={mode!r}{', torchrun' if distributed else ''}")
+    if precision not in PRECISIONS[:2]: raise ValueError(f"precision must be 'fp32' or 'bf16' here (a Trainer resolves 'auto'), got {precision!r}")
+    if precision == 'bf16' and not (mode == 'none' or (mode == 'gc' and bk)):
+        raise ValueError(f"precision='bf16' runs with dp_mode='none' or with dp_mode='gc' and grad_sample='bk' (whose norms and clipped sum are "
+                         f"computed in fp32 from the very widened tensors it sums); got dp_mode={mode!r}, grad_sample={grad_sample!r}")
+    amp = torch.bfloat16 if precision == 'bf16' else None
     rng_mode = 'reproducible' if reproducible else 'secure' if secure_rng else 'os'
     # the Poisson sample: its own generator, from OS entropy (rank 0's under torchrun), or from the seed when debugging
     s_gen = torch.Generator().manual_seed(seed * 1_000_003 + 1) if reproducible else secret_generator('cpu', _shared_entropy(SECRET_BYTES, distributed))
@@ -579,7 +593,7 @@ def make_private(module:nn.Module, # the discriminator (or any model that sees p
     if rate is not None and not 0 < rate <= 1: raise ValueError(f"rate (the sampling rate q) must be in (0, 1], got {rate}")
     q = sample_rate(len(dataset), batch_size) if rate is None else float(rate)
     sampler = PoissonSampler(dataset, q, s_gen, rank, world, reseed)
-    common = dict(distributed=distributed, rng_mode=rng_mode, size_public=rate is None, expected_batch_size=batch_size)
+    common = dict(distributed=distributed, rng_mode=rng_mode, size_public=rate is None, expected_batch_size=batch_size, autocast=amp)
     if mode == 'none': return PrivateDiscriminator(module, optimizer, sampler, 'none', **common)
     errs = ModuleValidator.validate(module, strict=False)
     if errs: raise ValueError(f"the discriminator is not DP-compatible: {'; '.join(map(str, errs))} (replace BatchNorm by GroupNorm/LayerNorm)")
@@ -734,17 +748,28 @@ def _patches(m:nn.Conv2d, a:torch.Tensor, ws:dict)->torch.Tensor:
 
 BK_FORM_BYTES = 256 * 2**20  # a layer's per-sample gradients are formed (in a buffer reused across steps) when they fit in this
 
-def _weight_norm2(A:torch.Tensor, G:torch.Tensor, ws:dict|None=None, key=None)->tuple:
+def _weight_norm2(A:torch.Tensor, G:torch.Tensor, ws:dict|None=None, key=None,
+                  dtype:torch.dtype|None=None, # the parameters' dtype: norms, and formed gradients, in it (default: A's)
+                 )->tuple:
     """Each sample's ||A_iᵀ G_i||² for inputs A (B, T, p) and output gradients G (B, T, d), and the per-sample gradients
     G_iᵀ A_i (B, d, p) if they were formed: for T = 1 the rank-one norm ||a_i||² ||g_i||²; else formed when they fit in
     `BK_FORM_BYTES` (one batched product; then the clipped sum is one matrix-vector product); else the ghost norm
-    Σ (A_i A_iᵀ) ⊙ (G_i G_iᵀ) by two T×T Gram matrices, and nothing of size p·d is formed."""
+    Σ (A_i A_iᵀ) ⊙ (G_i G_iᵀ) by two T×T Gram matrices, and nothing of size p·d is formed. Under mixed precision (A or G
+    in bfloat16) the formed product runs in bfloat16 and is then widened to `dtype`: that widened tensor is both what is
+    normed and what is summed, so each record's clipped contribution is bounded by C whatever the product's rounding;
+    the other two ways widen A and G first."""
+    dtype = dtype or A.dtype
     B, T, p = A.shape; d = G.shape[-1]
-    if T == 1: return A.pow(2).sum((1, 2)) * G.pow(2).sum((1, 2)), None
-    if B * p * d * A.element_size() <= BK_FORM_BYTES:
+    if T == 1: A, G = A.to(dtype), G.to(dtype); return A.pow(2).sum((1, 2)) * G.pow(2).sum((1, 2)), None
+    lo = A.dtype if A.element_size() <= G.element_size() else G.dtype  # the product's dtype: bfloat16 where either is
+    A, G = A.to(lo), G.to(lo)
+    if B * p * d * torch.empty((), dtype=dtype).element_size() <= BK_FORM_BYTES:
         out = _buffer(ws, key, (B, d, p), A) if ws is not None else None
         gs = torch.bmm(G.transpose(1, 2), A, out=out)
+        if gs.dtype != dtype: gs = (_buffer(ws, (key, 'wide'), gs.shape, gs.new_empty((), dtype=dtype)) if ws is not None else
+                                    torch.empty(gs.shape, dtype=dtype, device=gs.device)).copy_(gs)
         return torch.linalg.vector_norm(gs.view(B, -1), dim=1).pow(2), gs
+    A, G = A.to(dtype), G.to(dtype)
     return (torch.bmm(A, A.transpose(1, 2)) * torch.bmm(G, G.transpose(1, 2))).sum((1, 2)), None
 
 class _Recorder:
@@ -765,13 +790,17 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
                    loss_fn:Callable, # module -> per-sample losses (B,)
                    max_grad_norm:float, # C
                    workspace:dict|None=None, # buffers reused across steps (the engine keeps one)
+                   autocast:torch.dtype|None=None, # mixed precision: the forward and the backward to the layers' outputs under this autocast dtype (torch.bfloat16)
                   )->tuple:
     """Book-keeping (Bu et al. 2023): one forward pass and one backward pass to the layers' outputs give every sample's
     gradient norm (ghost norms where cheaper) and the clipped sum Σᵢ cᵢ ∇lᵢ, cᵢ = min(1, C / (‖∇lᵢ‖ + 10⁻⁶)), per
-    trainable parameter; returns (the sums in `module.parameters()` order, the norms, the losses)."""
+    trainable parameter; returns (the sums in `module.parameters()` order, the norms, the losses). With `autocast` the
+    forward pass and the backward pass to the layers' outputs run in that precision; every norm, clip factor and sum is
+    then computed in the parameters' dtype from the very (widened) tensors that are summed (`_weight_norm2`)."""
     ws = {} if workspace is None else workspace
     rec = _Recorder(bk_layers(module))
-    with rec: losses = loss_fn(module)
+    p0 = next(module.parameters()); pd = p0.dtype  # the parameters' dtype: norms, clip factors and sums in it
+    with rec, torch.autocast(p0.device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None): losses = loss_fn(module)
     if losses.dim() != 1:
         raise ValueError(f"grad_sample='bk' needs the per-sample losses (shape (B,)) from real_loss_fn, got shape {tuple(losses.shape)}")
     ran = [m for m in rec.layers if m in rec.records]
@@ -781,25 +810,27 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
                              "use inplace=False or grad_sample='hooks'")
     gouts = dict(zip(ran, torch.autograd.grad(losses.sum(), [rec.records[m][1] for m in ran], allow_unused=True)))
     trainable = lambda t: t is not None and t.requires_grad
-    sq, keep, kb = torch.zeros(len(losses), dtype=losses.dtype, device=losses.device), {}, {}  # kb: each sample's bias gradient (Linear, Conv2d)
+    wide = lambda t: t.to(pd) if t.is_floating_point() else t  # mixed precision: a record's inputs or output gradients, widened
+    sq, keep, kb = torch.zeros(len(losses), dtype=pd, device=losses.device), {}, {}  # kb: each sample's bias gradient (Linear, Conv2d)
     for m in ran:  # pass 1: each sample's squared gradient norm, layer by layer
         a, g = rec.records[m][0], gouts[m]
         if g is None: continue
         tw, tb = trainable(getattr(m, 'weight', None)), trainable(getattr(m, 'bias', None))
         if isinstance(m, nn.Linear):
             A, G = a.reshape(len(a), -1, a.shape[-1]), g.reshape(len(g), -1, g.shape[-1])
-            if tw: n2, gs = _weight_norm2(A, G, ws, (id(m), 'grads')); sq += n2; keep[m] = gs
-            if tb: kb[m] = G.sum(1); sq += kb[m].pow(2).sum(1)
+            if tw: n2, gs = _weight_norm2(A, G, ws, (id(m), 'grads'), pd); sq += n2; keep[m] = gs
+            if tb: kb[m] = wide(G).sum(1); sq += kb[m].pow(2).sum(1)
         elif isinstance(m, nn.Conv2d):
             G = g.flatten(2)
-            if tw: n2, gs = _weight_norm2(_patches(m, a, ws), G.transpose(1, 2), ws, (id(m), 'grads')); sq += n2; keep[m] = gs
-            if tb: kb[m] = G.sum(2); sq += kb[m].pow(2).sum(1)
+            if tw: n2, gs = _weight_norm2(_patches(m, a, ws), G.transpose(1, 2), ws, (id(m), 'grads'), pd); sq += n2; keep[m] = gs
+            if tb: kb[m] = wide(G).sum(2); sq += kb[m].pow(2).sum(1)
         elif isinstance(m, nn.Embedding):  # rows of one sample that share an index add up
-            idx = a.reshape(len(a), -1); G = g.reshape(len(g), idx.shape[1], -1)
+            idx = a.reshape(len(a), -1); G = wide(g).reshape(len(g), idx.shape[1], -1)
             if m.padding_idx is not None: G = G * (idx != m.padding_idx).unsqueeze(-1)
             same = (idx[:, :, None] == idx[:, None, :]).to(G.dtype)
             sq += (same * torch.bmm(G, G.transpose(1, 2))).sum((1, 2)); keep[m] = (idx, G)
         else:  # GroupNorm, LayerNorm: small per-sample affine gradients, formed
+            a, g = wide(a), wide(g)
             if isinstance(m, nn.GroupNorm): xh, dims = F.group_norm(a, m.num_groups, eps=m.eps), tuple(range(2, a.dim()))
             else: xh, dims = F.layer_norm(a, m.normalized_shape, eps=m.eps), tuple(range(1, a.dim() - len(m.normalized_shape)))
             gw, gb = ((g * xh).sum(dims), g.sum(dims)) if dims else (g * xh, g)
@@ -813,15 +844,15 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
         a, g = rec.records[m][0], gouts[m]
         if g is None: continue
         w, b = getattr(m, 'weight', None), getattr(m, 'bias', None)
-        cg = lambda: g * c.view(-1, *[1] * (g.dim() - 1))  # the output gradients, each sample's scaled by its clip factor
+        cg = lambda: wide(g) * c.view(-1, *[1] * (g.dim() - 1))  # the output gradients (widened), each sample's scaled by its clip factor
         if isinstance(m, nn.Linear):
             if trainable(w): sums[w] = ((c @ keep[m].flatten(1)).view_as(w) if keep[m] is not None
-                                        else cg().reshape(-1, g.shape[-1]).T @ a.reshape(-1, a.shape[-1]))
+                                        else cg().reshape(-1, g.shape[-1]).T @ wide(a).reshape(-1, a.shape[-1]))
             if trainable(b): sums[b] = kb[m].T @ c
         elif isinstance(m, nn.Conv2d):
             if trainable(w):
                 gs = keep[m]; kh, kw = m.kernel_size
-                sums[w] = (torch.nn.grad.conv2d_weight(a, w.shape, cg(), m.stride, m.padding, m.dilation, m.groups) if gs is None else
+                sums[w] = (torch.nn.grad.conv2d_weight(wide(a), w.shape, cg(), m.stride, m.padding, m.dilation, m.groups) if gs is None else
                            (c @ gs.flatten(1)).view(w.shape[0], kh, kw, w.shape[1]).permute(0, 3, 1, 2).contiguous())
             if trainable(b): sums[b] = kb[m].T @ c
         elif isinstance(m, nn.Embedding):
@@ -832,7 +863,7 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
             if trainable(w): sums[w] = torch.einsum('b,b...->...', c, gw).reshape(w.shape)
             if trainable(b): sums[b] = torch.einsum('b,b...->...', c, gb).reshape(b.shape)
     params = [p for p in module.parameters() if p.requires_grad]
-    return [sums.get(p, torch.zeros_like(p)) for p in params], norms, losses.detach()
+    return [sums.get(p, torch.zeros_like(p)) for p in params], norms, losses.detach().to(pd)
 
 def bk_example(module:nn.Module, # a discriminator: a `GANModule` knows its input (`img_shape`, `n_classes`, `cond`)
                n:int=3, # records

@@ -22,14 +22,14 @@ from .privacy import *
 
 # %% auto #0
 __all__ = ['LOSSES', 'TRAIN_RELEASE', 'TUNED_FIELDS', 'TUNED_ON', 'TUNED_HOW', 'PRESET_TUNINGS', 'RELEASERS', 'SAMPLERS',
-           'grad_sample_engine', 'TrainConfig', 'split_data', 'run_parts', 'private_data', 'Budget', 'resolve_budget',
-           'd_real_loss', 'd_fake_loss', 'g_loss', 'gradient_penalty', 'translate', 'random_shifts', 'Callback',
-           'StopTraining', 'deferred_interrupt', 'dist_info', 'init_distributed', 'check_public_record', 'public_start',
-           'Trainer', 'refuse_changes', 'save_checkpoint', 'resume_from', 'load_checkpoint', 'generator_spec',
-           'save_generator', 'LogCallback', 'ProgressCallback', 'SampleCallback', 'CheckpointCallback',
-           'default_callbacks', 'train', 'write_data_records', 'split_record', 'tuned_overlap', 'tuning_note',
-           'write_privacy', 'register_release', 'export', 'register_sampler', 'GeneratorSampler', 'generator_spec_of',
-           'gan_from_spec', 'load_sampler', 'class_indices']
+           'grad_sample_engine', 'bf16_supported', 'choose_precision', 'TrainConfig', 'split_data', 'run_parts',
+           'private_data', 'Budget', 'resolve_budget', 'd_real_loss', 'd_fake_loss', 'g_loss', 'gradient_penalty',
+           'translate', 'random_shifts', 'Callback', 'StopTraining', 'deferred_interrupt', 'dist_info',
+           'init_distributed', 'check_public_record', 'public_start', 'Trainer', 'refuse_changes', 'save_checkpoint',
+           'resume_from', 'load_checkpoint', 'generator_spec', 'save_generator', 'LogCallback', 'ProgressCallback',
+           'SampleCallback', 'CheckpointCallback', 'default_callbacks', 'train', 'write_data_records', 'split_record',
+           'tuned_overlap', 'tuning_note', 'write_privacy', 'register_release', 'export', 'register_sampler',
+           'GeneratorSampler', 'generator_spec_of', 'gan_from_spec', 'load_sampler', 'class_indices']
 
 # %% ../nbs/04_train.ipynb #14ce1af1
 LOSSES = ('bce', 'wgan', 'wgan-gp', 'hinge')
@@ -57,6 +57,53 @@ def grad_sample_engine(grad_sample:str, # `TrainConfig.grad_sample`
     try: bk_check(D, ex)
     except ValueError: return 'functorch'
     return 'bk'
+
+def bf16_supported(device)->bool:
+    "Whether `device` computes in bfloat16 natively: a CUDA GPU that says so, or a CPU with AVX-512-BF16 or AMX (oneDNN's own check)."
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return device.type == 'cpu' and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+_PRECISION_MEASURED = {}  # (device, D's parameters, B, threads, engine) -> (choice, how): each measured once per process
+
+def choose_precision(precision:str, # `TrainConfig.precision`: 'fp32', 'bf16' or 'auto'
+                     engine:str|None, # gc's engine (`grad_sample_engine`); None outside gc
+                     dp_mode:str,
+                     D:nn.Module, # the discriminator, on its device
+                     batch_size:int, # the run's expected batch B
+                     repeats:int=3, # timed repetitions per precision, after one warm-up
+                    )->tuple[str, dict]:
+    """The precision a run computes in, and how it was chosen: 'fp32' or 'bf16' as asked; for 'auto', 'bf16' only where
+    mixed precision runs (dp_mode 'none', or gc with the 'bk' engine), the device computes bfloat16 natively
+    (`bf16_supported`), and the discriminator's step at the run's batch size (book-keeping's clipped sum under DP, a
+    forward and backward without) on a data-independent input (`bk_example`: fixed random records, never private ones)
+    was measured at least 10 % faster in bf16 than in fp32 (medians of `repeats`). Measured once per process and shape."""
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}")
+    if precision != 'auto': return precision, {}
+    if not (dp_mode == 'none' or engine == 'bk'):
+        return 'fp32', {'why': f"mixed precision runs with dp_mode 'none' or gc's 'bk' engine; this run's engine is {engine or dp_mode!r}"}
+    dev = next(D.parameters()).device
+    if not bf16_supported(dev): return 'fp32', {'why': f'{dev.type} here has no native bfloat16'}
+    ex = bk_example(D, n=min(batch_size, 512))
+    if ex is None: return 'fp32', {'why': 'the discriminator does not say its input (not a GANModule): nothing to measure'}
+    key = (str(dev), tuple((k, tuple(p.shape)) for k, p in D.named_parameters()), len(ex[0]), torch.get_num_threads(), dp_mode == 'none')
+    if key not in _PRECISION_MEASURED:
+        from dpgan_nb.privacy import _record_sums
+        m = copy.deepcopy(D).train(); ex = tuple(t.to(dev) if torch.is_tensor(t) else t for t in ex)
+        sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
+        def once(amp):
+            if dp_mode != 'none': return bk_clipped_sum(m, lambda mod: _record_sums(mod(*ex)), 1.0, ws, amp)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp is not None): l = _record_sums(m(*ex)).sum()
+            l.backward()
+        secs = {}
+        for name, amp in (('fp32', None), ('bf16', torch.bfloat16)):
+            ws, ts = {}, []
+            for _ in range(repeats + 1):
+                sync(); t0 = time.perf_counter(); once(amp); sync(); ts.append(time.perf_counter() - t0)
+            secs[name] = sorted(ts[1:])[len(ts[1:]) // 2]
+        pick = 'bf16' if secs['bf16'] * 1.1 <= secs['fp32'] else 'fp32'
+        _PRECISION_MEASURED[key] = (pick, {'measured_s': {k: round(v, 5) for k, v in secs.items()}, 'batch': len(ex[0]), 'device': dev.type})
+    return _PRECISION_MEASURED[key]
 
 # the benchmark's recipe (nbs/90_benchmarks): DP WGAN-GP, nearest-neighbour upsampling, no augmentation multiplicity, 5 epochs at B 256;
 # its loss, upsampling and multiplicity chosen on mnist-5k, not on Fashion-MNIST (benchmarks/tune_fashion_presets.py; `PRESET_TUNINGS`)
@@ -102,6 +149,7 @@ class TrainConfig(Config):
     clip_mode:str = 'constant'        # 'constant' or 'adaptive'
     grad_sample:str = 'auto'          # gc's engine, all exact: 'auto' (`grad_sample_engine`: the fastest the run allows), 'hooks' (per-sample gradients), 'ghost' (Opacus ghost clipping), 'functorch' (torch.func: any per-sample loss, WGAN-GP's penalty included) or 'bk' (book-keeping: one backward pass)
     accountant:str = 'rdp'            # 'rdp' or 'prv'
+    precision:str = 'fp32'            # 'fp32', 'bf16' (forwards and backwards under bfloat16 autocast; DP's norms, clipping, sums, noise and optimisers stay fp32; dp_mode 'none' or gc's 'bk' engine) or 'auto' (`choose_precision`: bf16 where it runs and was measured faster)
     weight_clip:float = 0.01          # wc mode
     is_per_parameter:bool = False     # is mode
     secure_rng:bool = False           # fresh OS-entropy seeds for the noise and the sample at every step
@@ -128,7 +176,7 @@ class TrainConfig(Config):
     job: ClassVar[str] = 'train'
     key_args: ClassVar = ('dataset', 'arch', 'dp_mode', 'target_epsilon', 'epochs')
     choices: ClassVar = {'arch': tuple(ARCHS), 'cond': CONDITIONS[1:], 'loss': LOSSES, 'g_upsample': UPSAMPLES, 'dp_mode': DP_MODES,
-                         'clip_mode': ('constant', 'adaptive'), 'grad_sample': ('auto', *GRAD_SAMPLES), 'accountant': ACCOUNTANTS,
+                         'clip_mode': ('constant', 'adaptive'), 'grad_sample': ('auto', *GRAD_SAMPLES), 'accountant': ACCOUNTANTS, 'precision': PRECISIONS,
                          'train_on': ('private', 'public'), 'g_activation': ACTIVATIONS, 'd_activation': ACTIVATIONS,
                          'd_norm': ('group', 'layer', 'none')}   # what `--help` lists for a field that takes one of a few names
     presets: ClassVar = {
@@ -169,6 +217,11 @@ class TrainConfig(Config):
         if self.grad_sample == 'functorch' and self.dp_mode != 'gc': raise ValueError(f"grad_sample='functorch' needs dp_mode='gc', got {self.dp_mode!r}")
         if self.grad_sample in ('ghost', 'bk') and (self.dp_mode != 'gc' or self.clip_mode != 'constant'):
             raise ValueError(f"grad_sample={self.grad_sample!r} needs dp_mode='gc' and clip_mode='constant', got {self.dp_mode!r}, {self.clip_mode!r}")
+        if self.precision not in PRECISIONS: raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {self.precision!r}")
+        if self.precision == 'bf16' and not (self.dp_mode == 'none' or (self.dp_mode == 'gc' and self.grad_sample in ('bk', 'auto') and self.loss != 'wgan-gp' and self.clip_mode == 'constant')):
+            raise ValueError(f"precision='bf16' runs with dp_mode='none' or with gc's book-keeping engine (grad_sample 'bk' or 'auto', a constant clip, "
+                             f"no gradient penalty); got dp_mode={self.dp_mode!r}, grad_sample={self.grad_sample!r}, loss={self.loss!r}, "
+                             f"clip_mode={self.clip_mode!r}; use precision='auto' to fall back to fp32 where bf16 cannot run")
         if self.train_on not in ('private', 'public'): raise ValueError(f"train_on must be 'private' or 'public', got {self.train_on!r}")
         if self.accountant not in ACCOUNTANTS: raise ValueError(f"unknown accountant {self.accountant!r}; known: {', '.join(ACCOUNTANTS)}")
         if self.train_on == 'public' and self.public_fraction is None:
@@ -400,10 +453,12 @@ class Trainer:
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         # gc's per-sample engine as 'auto' resolved it (recorded in privacy.json); None outside gc
         self.engine = grad_sample_engine(cfg.grad_sample, cfg.dp_mode, cfg.loss, cfg.clip_mode, D, self.world_size > 1) if cfg.dp_mode == 'gc' else None
+        # the precision of the forwards and backwards ('auto' resolved by a measurement on a data-independent input); recorded in privacy.json
+        self.precision, self.precision_how = choose_precision(getattr(cfg, 'precision', 'fp32'), self.engine, cfg.dp_mode, D, cfg.batch_size)
         self.priv = make_private(D, opt_d, self.data, cfg.batch_size, cfg.dp_mode, self.budget.noise_multiplier if cfg.dp_mode != 'none' else 1.,
                                  cfg.max_grad_norm, cfg.accountant, cfg.seed, cfg.clip_mode, cfg.weight_clip,
                                  None, cfg.is_per_parameter, cfg.secure_rng, reproducible=cfg.reproducible_dp, rate=cfg.sample_rate,
-                                 grad_sample=self.engine or 'hooks')
+                                 grad_sample=self.engine or 'hooks', precision=self.precision)
         # what enters a private record's own loss besides its data (WGAN-GP's paired fake and weight, augmentation shifts): per record, secret
         self.records = RecordStreams(self.priv.rng_mode, cfg.seed, self.world_size > 1)
         self.step, self.round, self.callbacks = 0, 0, sorted(callbacks, key=lambda c: c.order)
@@ -434,6 +489,10 @@ class Trainer:
 
     def _dy(self, y): return None if y is None else y.to(self.d_dev)
 
+    def amp(self, device):
+        "Autocast on `device` under mixed precision (`self.precision == 'bf16'`), else a no-op."
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=self.precision == 'bf16')
+
     def d_step(self)->dict:
         "One private discriminator step on the Poisson batch of step `self.step`."
         c, t = self.cfg, self.step
@@ -443,7 +502,7 @@ class Trainer:
         if self.priv.functorch and c.loss == 'wgan-gp':  # the whole critic loss per record, its fake term included: no fake batch
             f, per_record = self._exact_critic(x, y, real_per_sample); return self.priv.step(f, None, per_record)
         z, yf = self.fake_inputs(max(len(x), 1) if c.dp_mode == 'none' else c.batch_size, t, 'd_fakes')
-        with torch.no_grad(): fake = self.G(z, yf).to(self.d_dev)
+        with torch.no_grad(), self.amp(self.g_dev): fake = self.G(z, yf).to(self.d_dev)
         yf = self._dy(yf)
         if c.aug_mult:  # without DP (aug_mult under DP runs through `_exact_critic`): K translated views of both batches
             g, K = self._rng(t, 'd_shifts'), c.aug_mult
@@ -492,13 +551,14 @@ class Trainer:
             h = len(z) // 2; z = torch.cat([z[:h], z[h:2 * h]]); yf = None if yf is None else torch.cat([yf[:h], yf[:h]])
         self.opt_g.zero_grad(set_to_none=True)
         with self.priv.hooks_off():
-            fake = self.G(z, yf)
-            seen = fake if not c.aug_mult else translate(fake, random_shifts(len(fake), c.aug_shift, self._rng(self.step, 'g_shifts', k), fake.device))
-            l = g_loss(self.priv.module(seen.to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
-            if ms:
-                f1, f2 = fake[:h], fake[h:]
-                lz = (f1 - f2).abs().mean() / (z[:h] - z[h:]).abs().mean()
-                l = l + c.ms_weight / (lz.to(l.device) + 1e-5)
+            with self.amp(self.g_dev), self.amp(self.d_dev):
+                fake = self.G(z, yf)
+                seen = fake if not c.aug_mult else translate(fake, random_shifts(len(fake), c.aug_shift, self._rng(self.step, 'g_shifts', k), fake.device))
+                l = g_loss(self.priv.module(seen.to(self.d_dev), self._dy(yf)), self._dy(yf), c.loss).mean()
+                if ms:
+                    f1, f2 = fake[:h].to(z.dtype), fake[h:].to(z.dtype)  # widened under mixed precision
+                    lz = (f1 - f2).abs().mean() / (z[:h] - z[h:]).abs().mean()
+                    l = l + c.ms_weight / (lz.to(l.device) + 1e-5)
             grads = torch.autograd.grad(l, list(self.G.parameters()))
         for p, g in zip(self.G.parameters(), grads): p.grad = g
         if self.world_size > 1:  # torchrun: every rank takes the averaged generator step
@@ -713,7 +773,7 @@ class CheckpointCallback(Callback):
         save_checkpoint(tr, tr.run_dir/'checkpoints'/'last.pt')
         tuning = getattr(tr, 'tuning', None) or tuning_note(tr.cfg)
         write_privacy(tr.run_dir, tr.report(), TRAIN_RELEASE, tuning, planned_steps=tr.budget.steps, stop_reason=tr.stop_reason,
-                      trained_on=getattr(tr.cfg, 'train_on', 'private'), **({'grad_sample': tr.engine} if getattr(tr, 'engine', None) else {}), **({'public_init': tr.init_info} if getattr(tr, 'init_info', None) else {}))
+                      trained_on=getattr(tr.cfg, 'train_on', 'private'), **({'grad_sample': tr.engine} if getattr(tr, 'engine', None) else {}), **({'precision': tr.precision} if getattr(tr, 'precision', None) else {}), **({'public_init': tr.init_info} if getattr(tr, 'init_info', None) else {}))
     def on_round(self, tr, logs):
         if tr.step // self.every > self.last: self.last = tr.step // self.every; self._save(tr)
     def on_end(self, tr): self._save(tr); save_generator(tr, tr.run_dir/'generator.safetensors')
