@@ -15,7 +15,12 @@ a time from it, and the same rule over the base and its one-change runs gives th
 stage 2 around B 128, n_D 10, stage 1's best before B 64, n_D 5 had finished, is kept as `STAGE2_EARLY`; the
 2026-12-04 figures of all three are in nbs/90_benchmarks.)
 
-    python benchmarks/tune_demo.py [--stage 1|2|all] [--runs-root runs/tune_demo] [--csv results/tune_demo.csv]
+Stage 3 (issue 30) tries the new engine and recipe from the chosen demo: bf16 where measured faster
+(`precision=auto`), the time it saves spent on more epochs, the adaptive n_D schedule of Bie et al. 2023, and their
+whole recipe (no normalisation, Adam 2e-4 / beta1 0.5, B 128, adaptive n_D); the same rule, within the demo's
+2 minutes of training.
+
+    python benchmarks/tune_demo.py [--stage 1|2|3|all] [--runs-root runs/tune_demo] [--csv results/tune_demo.csv]
 """
 import argparse, subprocess, sys
 from pathlib import Path
@@ -30,6 +35,11 @@ STAGE2 = [f'{BASE} {s}' for s in ('latent_dim=32', 'ngf=64 ndf=64', 'ngf=16 ndf=
 # run first, around stage 1's best at the time (three of them were stopped unfinished: ngf=64 ndf=64, lr 5e-4, beta1=0.5)
 STAGE2_EARLY = [f'batch_size=128 n_critic=10 {s}' for s in ('arch=mlp', 'conditional=False', 'cond=acgan', 'latent_dim=32', 'ms_weight=0', 'g_ema=0', 'n_gen=2')]
 
+STAGE3 = [f'{BASE} {s}' for s in ('precision=auto', 'precision=auto epochs=80', 'precision=auto n_critic_schedule=adaptive',
+                                  'precision=auto n_critic_schedule=adaptive epochs=80',
+                                  'precision=auto d_norm=none lr_g=2e-4 lr_d=2e-4 beta1=0.5 ms_weight=0 batch_size=128 n_critic=1 '
+                                  'n_critic_schedule=adaptive epochs=80')]
+
 def score(dataset: str, preset: str, eps: float, change: str, runs_root: str, csv: str, *extra: str):
     "One DP run of `preset` with `change` (space-separated KEY=VALUE) at ε, scored by benchmarks/utility.py (classifier features, 10k samples)."
     sets = [x for kv in change.split() for x in ('--set', kv)]
@@ -38,11 +48,11 @@ def score(dataset: str, preset: str, eps: float, change: str, runs_root: str, cs
                     '--runs-root', runs_root, '--csv', csv], check=True)
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(); ap.add_argument('--stage', default='all', choices=('1', '2', '2-early', 'all'))
+    ap = argparse.ArgumentParser(); ap.add_argument('--stage', default='all', choices=('1', '2', '2-early', '3', 'all'))
     ap.add_argument('--runs-root', default='runs/tune_demo'); ap.add_argument('--csv', default='results/tune_demo.csv')
     a = ap.parse_args(argv)
     recipes = ((STAGE1 if a.stage in ('1', 'all') else []) + (STAGE2_EARLY if a.stage in ('2-early', 'all') else [])
-               + (STAGE2 if a.stage in ('2', 'all') else []))
+               + (STAGE2 if a.stage in ('2', 'all') else []) + (STAGE3 if a.stage in ('3', 'all') else []))
     for r in recipes: score('fashion-mnist', 'demo', 10, r, a.runs_root, a.csv, '--set', 'max_samples=4000')
 
 if __name__ == '__main__': main()

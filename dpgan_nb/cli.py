@@ -136,6 +136,7 @@ def _train_plan(tr, as_json:bool)->int:
     b, c = tr.budget, tr.cfg
     plan = {'dry_run': True, 'run_dir': str(tr.run_dir), 'would_resume': tr.would_resume, 'dataset': c.dataset, 'n_private': len(tr.data),
             'dp_mode': c.dp_mode, **dataclasses.asdict(b), 'max_grad_norm': c.max_grad_norm, 'grad_sample': tr.engine,
+            'precision': tr.precision, **({'precision_how': tr.precision_how} if tr.precision_how else {}),
             'g_params': sum(p.numel() for p in tr.G.parameters()), 'd_params': sum(p.numel() for p in tr.D.parameters())}
     if as_json: print(json.dumps(plan)); return 0
     print("dry run:    nothing was written")
@@ -144,6 +145,7 @@ def _train_plan(tr, as_json:bool)->int:
     print(f"privacy:    " + ("no DP (dp_mode none)" if c.dp_mode == 'none' else
                              privacy_line({**plan, 'mode': c.dp_mode}) + (f"; per-sample clipping by the {tr.engine!r} engine" if tr.engine else '')))
     print(f"models:     G {plan['g_params']:,} parameters, D {plan['d_params']:,} parameters")
+    print(f"precision:  {tr.precision}" + (f" ('auto': {tr.precision_how.get('why') or 'measured ' + ', '.join(f'{k} {v * 1e3:.1f} ms' for k, v in tr.precision_how['measured_s'].items())})" if tr.precision_how else ''))
     return 0
 
 _COLLAB_SHARED = {'runs_root': 'runs_root', 'name': 'name', 'seed': 'seed', 'g_device': 'device', 'batch_size': 'batch_size'}  # TrainConfig field -> CollabConfig's
