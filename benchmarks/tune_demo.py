@@ -39,6 +39,10 @@ STAGE3 = [f'{BASE} {s}' for s in ('precision=auto', 'precision=auto epochs=80', 
                                   'precision=auto n_critic_schedule=adaptive epochs=80',
                                   'precision=auto d_norm=none lr_g=2e-4 lr_d=2e-4 beta1=0.5 ms_weight=0 batch_size=128 n_critic=1 '
                                   'n_critic_schedule=adaptive epochs=80')]
+# then the fakes clipped and noised with the reals (`clip_fakes`, as Bie et al.'s code does: D held back on both sides)
+STAGE3_FAKES = [f'{BASE} {s}' for s in ('precision=auto clip_fakes=True', 'precision=auto clip_fakes=True n_critic_schedule=adaptive',
+                                        'precision=auto d_norm=none lr_g=2e-4 lr_d=2e-4 beta1=0.5 ms_weight=0 batch_size=128 n_critic=1 '
+                                        'n_critic_schedule=adaptive clip_fakes=True')]
 
 def score(dataset: str, preset: str, eps: float, change: str, runs_root: str, csv: str, *extra: str):
     "One DP run of `preset` with `change` (space-separated KEY=VALUE) at ε, scored by benchmarks/utility.py (classifier features, 10k samples)."
@@ -48,11 +52,12 @@ def score(dataset: str, preset: str, eps: float, change: str, runs_root: str, cs
                     '--runs-root', runs_root, '--csv', csv], check=True)
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(); ap.add_argument('--stage', default='all', choices=('1', '2', '2-early', '3', 'all'))
+    ap = argparse.ArgumentParser(); ap.add_argument('--stage', default='all', choices=('1', '2', '2-early', '3', '3-fakes', 'all'))
     ap.add_argument('--runs-root', default='runs/tune_demo'); ap.add_argument('--csv', default='results/tune_demo.csv')
     a = ap.parse_args(argv)
     recipes = ((STAGE1 if a.stage in ('1', 'all') else []) + (STAGE2_EARLY if a.stage in ('2-early', 'all') else [])
-               + (STAGE2 if a.stage in ('2', 'all') else []) + (STAGE3 if a.stage in ('3', 'all') else []))
+               + (STAGE2 if a.stage in ('2', 'all') else []) + (STAGE3 if a.stage in ('3', 'all') else [])
+               + (STAGE3_FAKES if a.stage in ('3-fakes', 'all') else []))
     for r in recipes: score('fashion-mnist', 'demo', 10, r, a.runs_root, a.csv, '--set', 'max_samples=4000')
 
 if __name__ == '__main__': main()

@@ -171,6 +171,7 @@ class TrainConfig(Config):
     adaptive_threshold:float = 0.6    # adaptive: move up a rung when the moving average of D's accuracy on fakes is at or below this (Bie et al.: 0.6 at ε = 10, 0.7 at ε = 1)
     adaptive_grace:int = 200          # adaptive: generator steps between two moves
     adaptive_beta:float = 0.99        # adaptive: decay of the moving average of D's accuracy on fakes
+    clip_fakes:bool = False           # the fakes' per-sample losses join the reals' in the clipped, noised sum (as Bie et al.'s code and Opacus's DCGAN example do), so D is held back on fakes as on reals; gc's 'bk' engine
     lr_g:float = 1e-3
     lr_d:float = 1e-3
     beta1:float = 0.0
@@ -236,6 +237,9 @@ class TrainConfig(Config):
             raise ValueError(f"precision='bf16' runs with dp_mode='none' or with gc's book-keeping engine (grad_sample 'bk' or 'auto', a constant clip, "
                              f"no gradient penalty); got dp_mode={self.dp_mode!r}, grad_sample={self.grad_sample!r}, loss={self.loss!r}, "
                              f"clip_mode={self.clip_mode!r}; use precision='auto' to fall back to fp32 where bf16 cannot run")
+        if self.clip_fakes and not (self.dp_mode == 'gc' and self.grad_sample in ('bk', 'auto') and self.loss != 'wgan-gp' and self.clip_mode == 'constant'):
+            raise ValueError(f"clip_fakes runs with gc's book-keeping engine (grad_sample 'bk' or 'auto', a constant clip, no gradient penalty); "
+                             f"got dp_mode={self.dp_mode!r}, grad_sample={self.grad_sample!r}, loss={self.loss!r}, clip_mode={self.clip_mode!r}")
         if self.n_critic_schedule not in ('fixed', 'adaptive'): raise ValueError(f"n_critic_schedule must be 'fixed' or 'adaptive', got {self.n_critic_schedule!r}")
         if not (0 < self.adaptive_threshold < 1 and 0 <= self.adaptive_beta < 1 and self.adaptive_grace >= 1):
             raise ValueError(f"adaptive_threshold must be in (0, 1), adaptive_beta in [0, 1), adaptive_grace >= 1; got "
@@ -558,6 +562,15 @@ class Trainer:
             if c.loss == 'wgan-gp': l = l + c.gp_weight * gradient_penalty(m, x, fake[:len(x)], ycond).mean()
             return l
         fake_mean = lambda m: d_fake_loss(m(fake, yf), yf, c.loss).mean()
+        if getattr(c, 'clip_fakes', False) and self.priv.bk:  # the fakes' losses clipped and noised with the reals' (one batch; the fakes are no private records)
+            if ycond is not None and yf is None: raise ValueError("clip_fakes with a conditional D needs the fakes' labels (a conditional G)")
+            nr, xb, yb = len(x), torch.cat([x, fake]), None if ycond is None else torch.cat([ycond, yf])
+            def both(m):
+                out = m(xb, yb); part = lambda s: tuple(o[s] for o in out) if isinstance(out, tuple) else out[s]
+                lab = lambda s: None if yb is None else yb[s]
+                r, f = slice(0, nr), slice(nr, None)
+                return torch.cat([d_real_loss(part(r), lab(r), c.loss, c.label_smoothing), d_fake_loss(part(f), lab(f), c.loss)])
+            return self.priv.step(both, None)
         if self.priv.ghost or self.priv.bk: return self.priv.step(lambda m: real_per_sample(m, x, ycond), fake_mean)  # per-sample losses
         if self.priv.functorch: return self.priv.step(real_per_sample, fake_mean)  # exact per-sample gradients of the real term
         return self.priv.step(real_per_sample if c.dp_mode == 'is' else real_mean, fake_mean)

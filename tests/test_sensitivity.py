@@ -18,7 +18,8 @@ n_critic 3 makes of a round), an MLP and a DCGAN critic (slimming's DP fine-tune
 `Trainer.d_step` on a DCGAN critic), the DPMI latent GAN (MLPs on codes) and the DP-VAE. Every new private mechanism
 joins this file in the commit that adds it (nbs/03_privacy says so). The cases run in float64 (so that they hold on any CPU);
 the engine's float32 path is the same code. Mixed precision (precision='bf16', book-keeping, MLP and DCGAN critics) runs
-in fp32 parameters, as autocast needs, with a tolerance that covers float32 kernels differing per batch shape (`TOL_BF16`).
+in fp32 parameters, as autocast needs, with a tolerance that covers float32 kernels differing per batch shape (`TOL_BF16`);
+clip_fakes (the fakes' losses in the clipped, noised batch) in both precisions.
 """
 import warnings
 
@@ -171,4 +172,18 @@ def test_bf16_step(data32, arch, cond):
         tr = gan(data32, precision='bf16', grad_sample='bk', **kw, **CONDS[cond])
         assert tr.precision == 'bf16' and tr.engine == 'bk' and tr.priv.autocast is torch.bfloat16
         check(tr.priv, tr.d_step, tol=TOL_BF16)
+    finally: torch.set_default_dtype(old)
+
+
+CLIP_FAKES = [(loss, cond, prec) for loss in ('bce', 'hinge') for cond in ('none', 'cgan', 'acgan') for prec in ('fp32', 'bf16')]
+
+
+@pytest.mark.parametrize('loss,cond,prec', CLIP_FAKES, ids=[f'{l}-{c}-{p}' for l, c, p in CLIP_FAKES])
+def test_clip_fakes_step(data, data32, loss, cond, prec):
+    "clip_fakes: the fakes' per-sample losses join the reals' in one clipped, noised sum; the fakes are no records, so one real record still moves it by at most C."
+    old = torch.get_default_dtype()
+    if prec == 'bf16': torch.set_default_dtype(torch.float32)
+    try:
+        tr = gan(data32 if prec == 'bf16' else data, loss=loss, grad_sample='bk', clip_fakes=True, precision=prec, **CONDS[cond])
+        check(tr.priv, tr.d_step, tol=TOL_BF16 if prec == 'bf16' else TOL)
     finally: torch.set_default_dtype(old)
