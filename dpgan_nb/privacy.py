@@ -27,9 +27,9 @@ __all__ = ['ACCOUNTANTS', 'DEFAULT_ACCOUNTANT', 'DP_MODES', 'MODE_ALIASES', 'GUA
            'PHILOX_SECRET_BITS', 'PRECISIONS', 'GRAD_SAMPLES', 'COUNT_SENSITIVITY', 'BK_LAYERS', 'BK_FORM_BYTES',
            'sample_rate', 'num_steps', 'epsilon_for', 'epsilon_of', 'noise_for', 'canonical_mode', 'PrivacyReport',
            'fmt_num', 'privacy_line', 'privacy_report', 'weight_clip_grad_bound', 'clip_weights_', 'os_seed',
-           'fill_secret_', 'secret_generator', 'PoissonSampler', 'PrivateDiscriminator', 'per_sample_grads',
-           'immediate_sensitivity', 'CentredAdaClipDPOptimizer', 'make_private', 'RecordStreams', 'bk_layers',
-           'bk_clipped_sum', 'bk_example', 'bk_check']
+           'fill_secret_', 'secret_generator', 'PoissonSampler', 'autocast_to', 'PrivateDiscriminator',
+           'per_sample_grads', 'immediate_sensitivity', 'CentredAdaClipDPOptimizer', 'make_private', 'RecordStreams',
+           'bk_layers', 'bk_clipped_sum', 'bk_example', 'bk_check']
 
 # %% ../nbs/03_privacy.ipynb #2084e8cc
 ACCOUNTANTS = ('rdp', 'prv')
@@ -277,6 +277,10 @@ class PoissonSampler:
         x0, y0 = ds[0]
         return (torch.stack(xs) if xs else x0.new_zeros((0, *x0.shape)), torch.as_tensor(ys, dtype=torch.long))
 
+def autocast_to(device, dtype:torch.dtype|None):
+    "Autocast to `dtype` (torch.bfloat16) on `device`'s kind of device; a no-op for None (full precision)."
+    return torch.autocast(torch.device(device).type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
 class PrivateDiscriminator:
     "A discriminator whose updates on private data go through DP-SGD; built by `make_private`."
     def __init__(self, module, optimizer, sampler, mode, accountant=None, accountant_name=DEFAULT_ACCOUNTANT,
@@ -328,8 +332,7 @@ class PrivateDiscriminator:
 
     def amp(self):
         "The autocast context of this discriminator's forwards and backwards: bfloat16 under mixed precision, else a no-op."
-        dev = next(self.module.parameters()).device
-        return torch.autocast(dev.type, dtype=self.autocast or torch.bfloat16, enabled=self.autocast is not None)
+        return autocast_to(next(self.module.parameters()).device, self.autocast)
 
     @contextmanager
     def hooks_off(self):
@@ -763,7 +766,7 @@ def _weight_norm2(A:torch.Tensor, G:torch.Tensor, ws:dict|None=None, key=None,
     if T == 1: A, G = A.to(dtype), G.to(dtype); return A.pow(2).sum((1, 2)) * G.pow(2).sum((1, 2)), None
     lo = A.dtype if A.element_size() <= G.element_size() else G.dtype  # the product's dtype: bfloat16 where either is
     A, G = A.to(lo), G.to(lo)
-    if B * p * d * torch.empty((), dtype=dtype).element_size() <= BK_FORM_BYTES:
+    if B * p * d * (torch.finfo(dtype).bits // 8) <= BK_FORM_BYTES:
         out = _buffer(ws, key, (B, d, p), A) if ws is not None else None
         gs = torch.bmm(G.transpose(1, 2), A, out=out)
         if gs.dtype != dtype: gs = (_buffer(ws, (key, 'wide'), gs.shape, gs.new_empty((), dtype=dtype)) if ws is not None else
@@ -800,7 +803,7 @@ def bk_clipped_sum(module:nn.Module, # the discriminator (plain, not wrapped); i
     ws = {} if workspace is None else workspace
     rec = _Recorder(bk_layers(module))
     p0 = next(module.parameters()); pd = p0.dtype  # the parameters' dtype: norms, clip factors and sums in it
-    with rec, torch.autocast(p0.device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None): losses = loss_fn(module)
+    with rec, autocast_to(p0.device, autocast): losses = loss_fn(module)
     if losses.dim() != 1:
         raise ValueError(f"grad_sample='bk' needs the per-sample losses (shape (B,)) from real_loss_fn, got shape {tuple(losses.shape)}")
     ran = [m for m in rec.layers if m in rec.records]

@@ -96,7 +96,7 @@ def choose_precision(precision:str, # `TrainConfig.precision`: 'fp32', 'bf16' or
         sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
         def once(amp):
             if dp_mode != 'none': return bk_clipped_sum(m, lambda mod: _record_sums(mod(*ex)), 1.0, ws, amp)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp is not None): l = _record_sums(m(*ex)).sum()
+            with autocast_to(dev, amp): l = _record_sums(m(*ex)).sum()
             l.backward()
         secs = {}
         for name, amp in (('fp32', None), ('bf16', torch.bfloat16)):
@@ -542,7 +542,7 @@ class Trainer:
 
     def amp(self, device):
         "Autocast on `device` under mixed precision (`self.precision == 'bf16'`), else a no-op."
-        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=self.precision == 'bf16')
+        return autocast_to(device, torch.bfloat16 if self.precision == 'bf16' else None)
 
     def d_step(self)->dict:
         "One private discriminator step on the Poisson batch of step `self.step`."
